@@ -1,0 +1,159 @@
+// Package projections folds the event log into the shared read model: the merchant timeline (every
+// event of every bureau), the merchant profile and the search index. The folding logic lives here;
+// backends (embedded: projections/embedded; distributed: projections/elastic) persist it behind
+// Store and answer the gateway's queries.
+package projections
+
+import (
+	"context"
+	"encoding/json"
+	"time"
+
+	"github.com/lizhou/fangxin/eventlog"
+	"github.com/lizhou/fangxin/events"
+)
+
+// Store persists the views. Implementations live beside this package, one per backend, and pass
+// projections/storetest.
+//
+// Apply records ev, found at pos in the log, in the timeline of its merchant (or among the
+// unlinked events when it has no subject) and, when that is new, folds it into the merchant's
+// profile with fold and re-indexes the merchant for search.
+//
+// Contract:
+//   - Exactly once per event key: an event whose key is already recorded at another position is a
+//     duplicate and changes nothing (applied=false); one already recorded at the same position is
+//     a redelivery: whatever of it was not yet applied is completed, nothing is applied twice.
+//   - Durable on return: once Apply returns nil the change survives kill -9 of the process.
+//   - Safe for concurrent use. The caller never applies two events of the same merchant at once,
+//     and applies them in log order; events of different merchants may be applied concurrently
+//     and implementations should batch concurrent calls into one write.
+//   - fold is pure and must not be retained; the Store owns the profile it passes to it.
+type Store interface {
+	Apply(ctx context.Context, ev TimelineEntry, pos eventlog.Position, fold FoldFunc) (applied bool, err error)
+}
+
+// FoldFunc changes a merchant's profile for one event. It is pure: the same profile and event
+// always give the same result.
+type FoldFunc func(p *MerchantProfile, ev events.Event)
+
+// TimelineEntry is an event as the shared view keeps it: personal data taken out of Data and kept
+// in Private, which only the sending bureau may read.
+type TimelineEntry struct {
+	Event   events.Event    `json:"event"`
+	Private json.RawMessage `json:"private,omitempty"`
+}
+
+// MerchantProfile is the shared profile of one merchant: what every bureau knows about it, folded.
+type MerchantProfile struct {
+	USCC           string            `json:"uscc"`
+	Registered     bool              `json:"registered"`
+	Name           string            `json:"name,omitempty"`
+	Township       string            `json:"township,omitempty"`
+	TownshipName   string            `json:"township_name,omitempty"`
+	Industry       string            `json:"industry,omitempty"`
+	IndustryName   string            `json:"industry_name,omitempty"`
+	Address        string            `json:"address,omitempty"`
+	RegisteredAt   *time.Time        `json:"registered_at,omitempty"`
+	EventCount     int               `json:"event_count"`
+	CountsByType   map[string]int    `json:"counts_by_type"`
+	CountsByBureau map[string]int    `json:"counts_by_bureau"`
+	OpenComplaints []OpenComplaint   `json:"open_complaints"`
+	Certifications []Certification   `json:"certifications"`
+	CreditListings []CreditListing   `json:"credit_listings"`
+	FinesTotalFen  int64             `json:"fines_total_fen"`
+	LastActivity   time.Time         `json:"last_activity"`
+	LastPosition   eventlog.Position `json:"last_position"`
+}
+
+// OpenComplaint is a complaint received and not yet closed.
+type OpenComplaint struct {
+	ComplaintID string     `json:"complaint_id"`
+	Bureau      string     `json:"bureau"`
+	Category    string     `json:"category,omitempty"`
+	ReceivedAt  time.Time  `json:"received_at"`
+	AssignedTo  string     `json:"assigned_to,omitempty"`
+	Deadline    *time.Time `json:"deadline,omitempty"`
+}
+
+// Certification is a certification granted and not revoked.
+type Certification struct {
+	CertID     string     `json:"cert_id"`
+	Scheme     string     `json:"scheme"`
+	Level      string     `json:"level,omitempty"`
+	Bureau     string     `json:"bureau"`
+	GrantedAt  time.Time  `json:"granted_at"`
+	ValidUntil *time.Time `json:"valid_until,omitempty"`
+}
+
+// CreditListing is a credit list entry not yet delisted.
+type CreditListing struct {
+	List     string    `json:"list"`
+	Reason   string    `json:"reason"`
+	Bureau   string    `json:"bureau"`
+	ListedAt time.Time `json:"listed_at"`
+}
+
+// Certified reports whether the merchant holds a certification that was granted and not revoked.
+// (valid_until is shown, not evaluated: a view must not depend on when it was built.)
+func (p *MerchantProfile) Certified() bool { return len(p.Certifications) > 0 }
+
+// Listed reports whether the merchant is on any credit list.
+func (p *MerchantProfile) Listed() bool { return len(p.CreditListings) > 0 }
+
+// HistoryQuery selects a page of one merchant's timeline. Results are ordered by event time,
+// newest first, ties by event key ascending.
+type HistoryQuery struct {
+	USCC    string
+	Types   []string  // any of; empty = all
+	Bureaus []string  // any of; empty = all
+	From    time.Time // inclusive; zero = open
+	To      time.Time // exclusive; zero = open
+	Limit   int       // 1..MaxLimit
+	After   *Cursor   // continue after this entry
+}
+
+// Cursor marks the last entry of a page.
+type Cursor struct {
+	Time time.Time `json:"t"`
+	Key  string    `json:"k"`
+}
+
+// MaxLimit caps every page.
+const MaxLimit = 500
+
+// HistoryPage is one page of a timeline. Entries are owned by the caller.
+type HistoryPage struct {
+	Entries []TimelineEntry
+	Next    *Cursor // nil on the last page
+}
+
+// MerchantQuery searches merchants. Every set field must match.
+type MerchantQuery struct {
+	Q         string // words of the name or address (Chinese words match as phrases), or a code prefix
+	Township  string // nine-digit code
+	Industry  string // GB/T 4754 code or a prefix of one (H62 matches H6210)
+	Certified *bool
+	Listed    *bool
+	Limit     int // 1..MaxLimit
+	Offset    int
+}
+
+// MerchantHit is one search result.
+type MerchantHit struct {
+	USCC         string `json:"uscc"`
+	Name         string `json:"name"`
+	Township     string `json:"township,omitempty"`
+	TownshipName string `json:"township_name,omitempty"`
+	Industry     string `json:"industry,omitempty"`
+	IndustryName string `json:"industry_name,omitempty"`
+	Address      string `json:"address,omitempty"`
+	Certified    bool   `json:"certified"`
+	Listed       bool   `json:"listed"`
+}
+
+// MerchantResults is one page of search results. Total counts every match.
+type MerchantResults struct {
+	Total int           `json:"total"`
+	Hits  []MerchantHit `json:"merchants"`
+}

@@ -157,3 +157,23 @@ type MerchantResults struct {
 	Total int           `json:"total"`
 	Hits  []MerchantHit `json:"merchants"`
 }
+
+// EventQuery searches the text of events across all merchants (complaint summaries and
+// categories, inspection findings, sampled products, penalty bases, warnings, merchant names).
+// Chinese words match as phrases: 火锅 finds 老张火锅店 but not 火车 or 锅炉.
+type EventQuery struct {
+	Q        string
+	Types    []string  // any of; empty = all
+	Bureaus  []string  // any of; empty = all
+	Township string    // nine-digit code, for events that carry one or whose merchant is registered there
+	From     time.Time // inclusive; zero = open
+	To       time.Time // exclusive; zero = open
+	Limit    int       // 1..MaxLimit
+	Offset   int
+}
+
+// EventResults is one page of event search results, newest first. Total counts every match.
+type EventResults struct {
+	Total   int
+	Entries []TimelineEntry
+}

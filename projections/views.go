@@ -7,6 +7,7 @@ package projections
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"time"
 
 	"github.com/lizhou/fangxin/eventlog"
@@ -177,3 +178,6 @@ type EventResults struct {
 	Total   int
 	Entries []TimelineEntry
 }
+
+// ErrBadQuery is wrapped by read-model errors caused by the query rather than the backend.
+var ErrBadQuery = errors.New("bad query")

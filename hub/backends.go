@@ -1,0 +1,75 @@
+package hub
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/ThreeDotsLabs/watermill"
+	"github.com/ThreeDotsLabs/watermill/message"
+
+	"github.com/lizhou/fangxin/eventlog"
+	"github.com/lizhou/fangxin/eventlog/boltlog"
+	"github.com/lizhou/fangxin/projections/embedded"
+)
+
+func openLog(ctx context.Context, cfg Config, d Deps) (logBackend, error) {
+	switch {
+	case cfg.Log.Embedded != nil:
+		l, err := boltlog.Open(cfg.Log.Embedded.Path, boltlog.Options{Registerer: d.Registerer})
+		if err != nil {
+			return nil, fmt.Errorf("embedded log %s: %w", cfg.Log.Embedded.Path, err)
+		}
+		return &boltBackend{l: l, logger: watermill.NewSlogLogger(d.Logger)}, nil
+	case cfg.Log.Kafka != nil:
+		return openKafka(ctx, cfg, d)
+	}
+	return nil, fmt.Errorf("log: no backend configured")
+}
+
+func openViews(ctx context.Context, cfg Config, d Deps) (viewsBackend, error) {
+	switch {
+	case cfg.Views.Embedded != nil:
+		s, err := embedded.Open(cfg.Views.Embedded.Dir, embedded.Options{})
+		if err != nil {
+			return nil, fmt.Errorf("embedded views %s: %w", cfg.Views.Embedded.Dir, err)
+		}
+		return s, nil
+	case cfg.Views.Elasticsearch != nil:
+		return openElasticsearch(ctx, cfg, d)
+	}
+	return nil, fmt.Errorf("views: no backend configured")
+}
+
+type boltBackend struct {
+	l      *boltlog.Log
+	logger watermill.LoggerAdapter
+}
+
+func (b *boltBackend) Publisher() message.Publisher { return b.l.Publisher() }
+
+func (b *boltBackend) Subscriber(group string) (message.Subscriber, error) {
+	return b.l.Subscriber(boltlog.SubscriberConfig{ConsumerGroup: group, Logger: b.logger})
+}
+
+func (b *boltBackend) Lag(_ context.Context, group string) (int64, error) {
+	hw, err := b.l.HighWater(eventlog.Topic)
+	if err != nil {
+		return 0, err
+	}
+	c, err := b.l.Committed(eventlog.Topic, group)
+	if err != nil {
+		return 0, err
+	}
+	return hw - c, nil
+}
+
+func (b *boltBackend) ResetGroup(_ context.Context, group string) error {
+	return b.l.ResetGroup(eventlog.Topic, group)
+}
+
+func (b *boltBackend) Empty(_ context.Context) (bool, error) {
+	hw, err := b.l.HighWater(eventlog.Topic)
+	return hw == 0, err
+}
+
+func (b *boltBackend) Close() error { return b.l.Close() }

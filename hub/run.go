@@ -1,0 +1,227 @@
+package hub
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"path/filepath"
+	"sync"
+	"time"
+
+	"github.com/ThreeDotsLabs/watermill/message"
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/lizhou/fangxin/demo"
+	"github.com/lizhou/fangxin/eventlog"
+	"github.com/lizhou/fangxin/events"
+	"github.com/lizhou/fangxin/gateway"
+	"github.com/lizhou/fangxin/projections"
+)
+
+// Deps are the process-wide things Run is given rather than creating: nothing global.
+type Deps struct {
+	Logger     *slog.Logger
+	Registerer prometheus.Registerer
+	Gatherer   prometheus.Gatherer
+	// Stdout receives what a person starting the hub reads (URL, demo keys).
+	Stdout io.Writer
+	// Started, when set, is called with the bound address once the gateway listens.
+	Started func(addr string)
+}
+
+// logBackend is what the hub needs of a log beyond watermill's seam.
+type logBackend interface {
+	Publisher() message.Publisher
+	Subscriber(group string) (message.Subscriber, error)
+	// Lag is how many messages the group has not committed yet.
+	Lag(ctx context.Context, group string) (int64, error)
+	// ResetGroup makes the group start again from the beginning of the log.
+	ResetGroup(ctx context.Context, group string) error
+	// Empty reports whether the log holds no event.
+	Empty(ctx context.Context) (bool, error)
+	Close() error
+}
+
+// viewsBackend is a read-model backend: the projector's Store and the gateway's ReadModel.
+type viewsBackend interface {
+	projections.Store
+	gateway.ReadModel
+	Close() error
+}
+
+// Run runs the hub until ctx is cancelled, then shuts down gracefully. It returns an error when
+// the configuration is invalid or a backend cannot be opened.
+func Run(ctx context.Context, cfg Config, d Deps) error {
+	cfg.SetDefaults()
+	if err := cfg.Validate(); err != nil {
+		return err
+	}
+	if d.Stdout == nil {
+		d.Stdout = io.Discard
+	}
+	lg, err := openLog(ctx, cfg, d)
+	if err != nil {
+		return err
+	}
+	defer lg.Close()
+
+	views, err := openViews(ctx, cfg, d)
+	if err != nil {
+		return err
+	}
+	defer views.Close()
+
+	keys := gateway.OpenKeyFile(filepath.Join(cfg.DataDir, "keys.json"))
+	if cfg.Demo {
+		if err := loadDemo(ctx, cfg, lg, keys, d); err != nil {
+			return err
+		}
+	}
+
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	var wg sync.WaitGroup
+	errc := make(chan error, 2)
+
+	var router *message.Router
+	if cfg.Role != RoleGateway {
+		sub, err := lg.Subscriber(projections.ViewsHandler)
+		if err != nil {
+			return err
+		}
+		router, err = projections.NewProjector(cfg.Projector, views, sub, lg.Publisher(), d.Logger, d.Registerer)
+		if err != nil {
+			return err
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if err := router.Run(ctx); err != nil {
+				errc <- fmt.Errorf("projector: %w", err)
+			}
+		}()
+		registerLagGauge(d.Registerer, lg)
+	}
+
+	if cfg.Role != RoleProjector {
+		srv, err := gateway.New(cfg.Gateway, gateway.Deps{
+			Publisher: lg.Publisher(), ReadModel: views, Keys: keys, Logger: d.Logger,
+			Registerer: d.Registerer, Gatherer: d.Gatherer,
+			Ready: func(ctx context.Context) error {
+				if router != nil {
+					select {
+					case <-router.Running():
+					default:
+						return errors.New("projector starting")
+					}
+				}
+				_, err := lg.Lag(ctx, projections.ViewsHandler)
+				return err
+			},
+		})
+		if err != nil {
+			return err
+		}
+		ln, err := net.Listen("tcp", cfg.Listen)
+		if err != nil {
+			return fmt.Errorf("--listen (FANGXIN_LISTEN) %s: %w", cfg.Listen, err)
+		}
+		hs := &http.Server{Handler: srv.Handler(), ReadHeaderTimeout: 10 * time.Second}
+		addr := ln.Addr().String()
+		d.Logger.Info("gateway listening", "addr", addr, "role", cfg.Role)
+		fmt.Fprintf(d.Stdout, "放心舒心消费信息共享平台 Fangxin hub: http://%s/ (API: http://%s/openapi.json)\n", addr, addr)
+		if d.Started != nil {
+			d.Started(addr)
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if err := hs.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+				errc <- fmt.Errorf("gateway: %w", err)
+			}
+		}()
+		go func() {
+			<-ctx.Done()
+			sctx, scancel := context.WithTimeout(context.Background(), 10*time.Second)
+			defer scancel()
+			_ = hs.Shutdown(sctx)
+		}()
+	}
+
+	var runErr error
+	select {
+	case <-ctx.Done():
+	case runErr = <-errc:
+	}
+	cancel()
+	if router != nil {
+		_ = router.Close()
+	}
+	wg.Wait()
+	return runErr
+}
+
+func registerLagGauge(reg prometheus.Registerer, lg logBackend) {
+	reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+		Namespace: "fangxin", Subsystem: "projector", Name: "lag_events",
+		Help: "Events in the log not yet folded into the views.",
+	}, func() float64 {
+		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+		defer cancel()
+		n, err := lg.Lag(ctx, projections.ViewsHandler)
+		if err != nil {
+			return -1
+		}
+		return float64(n)
+	}))
+}
+
+// DemoKey is the reproducible demo key of a bureau: the same on every machine, so the README can
+// show working commands. Only --demo adds them.
+func DemoKey(bureau string) string {
+	sum := sha256.Sum256([]byte("fangxin demo key " + bureau))
+	return "fx_demo_" + bureau + "_" + hex.EncodeToString(sum[:12])
+}
+
+func loadDemo(ctx context.Context, cfg Config, lg logBackend, keys *gateway.KeyFile, d Deps) error {
+	for _, b := range events.Bureaus() {
+		roles := []gateway.Role(nil)
+		if b.Code == "amr" {
+			roles = []gateway.Role{gateway.RoleOffice, gateway.RoleAdmin}
+		}
+		if err := keys.Add(DemoKey(b.Code), b.Code, roles, "demo"); err != nil {
+			return fmt.Errorf("demo keys: %w", err)
+		}
+	}
+	empty, err := lg.Empty(ctx)
+	if err != nil {
+		return err
+	}
+	if empty {
+		ds := demo.Generate(demo.Config{})
+		start := time.Now()
+		pub := lg.Publisher()
+		for _, batch := range ds.Batches(1000) {
+			msgs := make([]*message.Message, len(batch))
+			for i, ev := range batch {
+				msgs[i] = eventlog.ToMessage(ev)
+			}
+			if err := pub.Publish(eventlog.Topic, msgs...); err != nil {
+				return fmt.Errorf("demo: %w", err)
+			}
+		}
+		d.Logger.Info("demo data appended to the log", "events", len(ds.Events), "merchants", len(ds.Merchants), "took", time.Since(start))
+		fmt.Fprintf(d.Stdout, "演示数据：%d 个经营主体、%d 条事件已写入日志，视图正在后台生成。\n", len(ds.Merchants), len(ds.Events))
+	}
+	fmt.Fprintln(d.Stdout, "演示密钥（每个单位一个，Authorization: Bearer <密钥>）：")
+	for _, b := range events.Bureaus() {
+		fmt.Fprintf(d.Stdout, "  %-16s %-24s %s\n", b.Code, b.NameZH, DemoKey(b.Code))
+	}
+	return nil
+}

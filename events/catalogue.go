@@ -180,3 +180,48 @@ func DecodeData(ev Event) (any, error) {
 	}
 	return v, nil
 }
+
+// ConsumerCount is the number of consumers a complaint speaks for: consumers, or 1 when absent.
+func (c ComplaintReceived) ConsumerCount() int {
+	if c.Consumers == nil {
+		return 1
+	}
+	return *c.Consumers
+}
+
+// PersonalDataFields are the data fields of each type that hold consumers' personal data
+// (个人信息). They are visible only to the bureau that sent the event; RedactPersonalData removes
+// them before an event reaches a shared view.
+var PersonalDataFields = map[string][]string{
+	TypeComplaintReceived: {"consumer"},
+}
+
+// RedactPersonalData returns ev without the data fields listed in PersonalDataFields for its type.
+// Events of other types, and data that is not a JSON object, are returned unchanged. The other
+// fields keep their values; the object's keys come back in sorted order.
+func RedactPersonalData(ev Event) Event {
+	fields := PersonalDataFields[ev.Type]
+	if len(fields) == 0 {
+		return ev
+	}
+	var obj map[string]json.RawMessage
+	if json.Unmarshal(ev.Data, &obj) != nil || obj == nil {
+		return ev
+	}
+	removed := false
+	for _, f := range fields {
+		if _, ok := obj[f]; ok {
+			delete(obj, f)
+			removed = true
+		}
+	}
+	if !removed {
+		return ev
+	}
+	b, err := json.Marshal(obj)
+	if err != nil {
+		return ev
+	}
+	ev.Data = b
+	return ev
+}

@@ -1,6 +1,3 @@
-// Package events holds the hub's v1 event catalogue: the CloudEvents envelope, the payload types,
-// their JSON Schemas, validation, the bureau registry and the reference data (townships,
-// industries) that validation checks against.
 package events
 
 import (

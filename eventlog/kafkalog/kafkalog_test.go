@@ -54,7 +54,7 @@ func base(t testing.TB) kafkalog.Config {
 
 func testLogger(t testing.TB) watermill.LoggerAdapter {
 	if os.Getenv("KAFKALOG_TEST_DEBUG") != "" {
-		return watermill.NewStdLogger(true, false)
+		return watermill.NewStdLogger(true, os.Getenv("KAFKALOG_TEST_DEBUG") == "trace")
 	}
 	return watermill.NopLogger{}
 }
@@ -76,7 +76,6 @@ func subConfig(t testing.TB, group string) kafkalog.SubscriberConfig {
 		HeartbeatInterval: 300 * time.Millisecond,
 		SessionTimeout:    10 * time.Second,
 		RebalanceTimeout:  10 * time.Second,
-		FetchMaxWait:      200 * time.Millisecond,
 	}
 }
 

@@ -24,7 +24,7 @@ const (
 	DefaultHeartbeatInterval = time.Second
 	DefaultSessionTimeout    = 30 * time.Second
 	DefaultRebalanceTimeout  = 30 * time.Second
-	DefaultFetchMaxWait      = 500 * time.Millisecond
+	DefaultFetchMaxWait      = 5 * time.Second
 	DefaultFetchMaxBytes     = 10 << 20
 )
 
@@ -56,7 +56,10 @@ type SubscriberConfig struct {
 	// RebalanceTimeout is how long the coordinator waits for members to rejoin in a
 	// rebalance. Default 30 s.
 	RebalanceTimeout time.Duration
-	// FetchMaxWait is how long a fetch waits on the broker for new records. Default 500 ms.
+	// FetchMaxWait is how long a fetch of an idle partition waits on the broker for new records;
+	// records that arrive end the wait at once, and closing does not wait for it. kafka-go asks
+	// the broker to answer a quarter of it before the client gives up (at most 1 s before), so
+	// a short wait turns into "i/o timeout" reconnects on a busy machine. Default 5 s, at least 1 s.
 	FetchMaxWait time.Duration
 	// FetchMaxBytes caps one fetch per partition. Default 10 MiB.
 	FetchMaxBytes int
@@ -117,6 +120,9 @@ func (c SubscriberConfig) Validate() error {
 	}
 	if c.HeartbeatInterval >= c.SessionTimeout {
 		errs = append(errs, fmt.Errorf("kafkalog: HeartbeatInterval (%s) must be shorter than SessionTimeout (%s)", c.HeartbeatInterval, c.SessionTimeout))
+	}
+	if c.FetchMaxWait > 0 && c.FetchMaxWait < time.Second {
+		errs = append(errs, fmt.Errorf("kafkalog: FetchMaxWait must be at least 1s, got %s", c.FetchMaxWait))
 	}
 	if c.FetchMaxBytes < 1 {
 		errs = append(errs, fmt.Errorf("kafkalog: FetchMaxBytes must be positive, got %d", c.FetchMaxBytes))
@@ -358,15 +364,28 @@ func commit(gen *kafka.Generation, topic string, parts []*partition) error {
 type partition struct {
 	topic     string
 	id        int
-	start     int64 // offset to read from, or kafka.FirstOffset
+	next      int64 // offset to read next, or kafka.FirstOffset
 	committed int64 // last offset committed (Kafka's convention: the next one to read)
 	disp      *inflight.Dispatcher
-	reader    *kafka.Reader
+	brokers   []string
+	dialer    *kafka.Dialer
+	maxWait   time.Duration
+	maxBytes  int
+	logger    watermill.LoggerAdapter
 }
 
 func (s *Subscriber) newPartition(topic string, a kafka.PartitionAssignment, logger watermill.LoggerAdapter) (*partition, error) {
-	p := &partition{topic: topic, id: a.ID, start: a.Offset}
-	before := int64(-1) // no commit: offsets start at 0 or later
+	p := &partition{
+		topic:    topic,
+		id:       a.ID,
+		next:     a.Offset,
+		brokers:  s.cfg.Brokers,
+		dialer:   s.cluster.dialer,
+		maxWait:  s.cfg.FetchMaxWait,
+		maxBytes: s.cfg.FetchMaxBytes,
+		logger:   logger.With(watermill.LogFields{"partition": a.ID}),
+	}
+	before := int64(-1) // nothing committed: offsets start at 0 or later
 	if a.Offset >= 0 {
 		before = a.Offset - 1
 		p.committed = a.Offset
@@ -378,54 +397,19 @@ func (s *Subscriber) newPartition(topic string, a kafka.PartitionAssignment, log
 		return nil, err
 	}
 	p.disp = d
-	plog := logger.With(watermill.LogFields{"partition": a.ID})
-	p.reader = kafka.NewReader(kafka.ReaderConfig{
-		Brokers:         s.cfg.Brokers,
-		Topic:           topic,
-		Partition:       a.ID,
-		Dialer:          s.cluster.dialer,
-		MinBytes:        1,
-		MaxBytes:        s.cfg.FetchMaxBytes,
-		MaxWait:         s.cfg.FetchMaxWait,
-		ReadLagInterval: -1,
-		Logger:          kafkaLogger{l: plog},
-		ErrorLogger:     kafkaLogger{l: plog},
-	})
-	if err := p.reader.SetOffset(a.Offset); err != nil {
-		_ = p.reader.Close()
-		return nil, err
-	}
 	return p, nil
 }
 
-// run feeds the partition's records to its dispatcher until ctx is canceled or reading fails.
+// run feeds the partition's records to its dispatcher until ctx is canceled or the dispatcher
+// fails. It returns nil when ctx ended it.
 func (p *partition) run(parent context.Context, out chan<- *message.Message) error {
-	defer p.reader.Close()
 	ctx, cancel := context.WithCancel(parent)
 	defer cancel()
 	in := make(chan inflight.Entry)
 	ran := make(chan error, 1)
 	go func() { ran <- p.disp.Run(ctx, in, out) }()
 
-	var err error
-	for err == nil {
-		var km kafka.Message
-		km, err = p.reader.FetchMessage(ctx)
-		if err != nil {
-			break
-		}
-		e := inflight.Entry{Offset: km.Offset, Key: string(km.Key), Msg: fromKafka(km)}
-		select {
-		case in <- e:
-		case <-ctx.Done():
-			err = ctx.Err()
-		case err = <-ran:
-			ran <- err
-			if err == nil {
-				err = errors.New("dispatcher stopped")
-			}
-		}
-	}
+	err := p.fetch(ctx, in, ran)
 	cancel()
 	derr := <-ran
 	if parent.Err() != nil {
@@ -435,6 +419,113 @@ func (p *partition) run(parent context.Context, out chan<- *message.Message) err
 		return derr
 	}
 	return fmt.Errorf("reading partition %d of %s: %w", p.id, p.topic, err)
+}
+
+var errDispatcherStopped = errors.New("dispatcher stopped")
+
+// fetch reads the partition until ctx ends or the dispatcher stops, reconnecting with backoff
+// after connection and broker errors (a broker restart, a new leader).
+func (p *partition) fetch(ctx context.Context, in chan<- inflight.Entry, ran chan error) error {
+	failures := 0
+	for {
+		before := p.next
+		err := p.session(ctx, in, ran)
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		if errors.Is(err, errDispatcherStopped) {
+			return err
+		}
+		if p.next != before {
+			failures = 0
+		}
+		failures++
+		delay := min(100*time.Millisecond<<min(failures-1, 5), 3*time.Second)
+		p.logger.Info("Reading the partition failed, reconnecting", watermill.LogFields{
+			"err": err.Error(), "offset": p.next, "retry_in": delay.String(),
+		})
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(delay):
+		}
+	}
+}
+
+// readMargin is how long the client waits for a fetch answer beyond the wait it asked the broker
+// for, and for the rest of a batch once it started.
+const readMargin = 10 * time.Second
+
+// session reads over one connection to the partition's leader. The connection is closed as
+// soon as ctx ends, so a fetch waiting on the broker never delays a rebalance or Close.
+func (p *partition) session(ctx context.Context, in chan<- inflight.Entry, ran chan error) error {
+	var conn *kafka.Conn
+	var err error
+	for _, b := range p.brokers {
+		if conn, err = p.dialer.DialLeader(ctx, "tcp", b, p.topic, p.id); err == nil {
+			break
+		}
+	}
+	if err != nil {
+		return err
+	}
+	defer conn.Close()
+	defer context.AfterFunc(ctx, func() { _ = conn.Close() })()
+
+	if p.next < 0 {
+		first, err := conn.ReadFirstOffset()
+		if err != nil {
+			return err
+		}
+		p.next = first
+	}
+	if _, err := conn.Seek(p.next, kafka.SeekAbsolute|kafka.SeekDontCheck); err != nil {
+		return err
+	}
+	for {
+		_ = conn.SetReadDeadline(time.Now().Add(p.maxWait + readMargin))
+		batch := conn.ReadBatchWith(kafka.ReadBatchConfig{MinBytes: 1, MaxBytes: p.maxBytes, MaxWait: p.maxWait})
+		for {
+			_ = conn.SetReadDeadline(time.Now().Add(readMargin))
+			km, err := batch.ReadMessage()
+			if err != nil {
+				break
+			}
+			p.next = km.Offset + 1
+			e := inflight.Entry{Offset: km.Offset, Key: string(km.Key), Msg: fromKafka(km)}
+			select {
+			case in <- e:
+			case <-ctx.Done():
+				_ = batch.Close()
+				return ctx.Err()
+			case err := <-ran:
+				ran <- err
+				_ = batch.Close()
+				return errDispatcherStopped
+			}
+		}
+		err := batch.Close()
+		switch {
+		case err == nil, errors.Is(err, kafka.RequestTimedOut):
+			// End of the batch, or no record within maxWait.
+		case errors.Is(err, kafka.OffsetOutOfRange):
+			first, last, oerr := conn.ReadOffsets()
+			if oerr != nil {
+				return oerr
+			}
+			if p.next >= first {
+				return fmt.Errorf("offset %d out of range [%d, %d]: %w", p.next, first, last, err)
+			}
+			p.logger.Error("Records were deleted by retention before this group read them: skipping them",
+				err, watermill.LogFields{"from": p.next, "to": first})
+			p.next = first
+			if _, err := conn.Seek(first, kafka.SeekAbsolute|kafka.SeekDontCheck); err != nil {
+				return err
+			}
+		default:
+			return err
+		}
+	}
 }
 
 // uuidSpace names the UUIDs of records that carry neither a watermill UUID nor a CloudEvents

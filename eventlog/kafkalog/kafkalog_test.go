@@ -90,6 +90,7 @@ func newSubscriber(t testing.TB, cfg kafkalog.SubscriberConfig) *kafkalog.Subscr
 
 // topicName returns a fresh topic for one test and deletes it when the test ends.
 func topicName(t testing.TB) string {
+	brokers(t)
 	name := testTopicPrefix + watermill.NewShortUUID()
 	t.Cleanup(func() { deleteTopics(t, name) })
 	return name

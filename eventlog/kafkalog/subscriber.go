@@ -292,7 +292,7 @@ func (s *Subscriber) generation(subCtx, genCtx context.Context, gen *kafka.Gener
 	}
 	slices.Sort(ids)
 	logger = logger.With(watermill.LogFields{"generation": gen.ID})
-	logger.Debug("Partitions assigned", watermill.LogFields{"partitions": fmt.Sprint(ids)})
+	logger.Info("Partitions assigned", watermill.LogFields{"partitions": fmt.Sprint(ids)})
 
 	parts := make([]*partition, 0, len(assigned))
 	var wg sync.WaitGroup

@@ -4,10 +4,13 @@
 #   scripts/stack.sh deps     fetch and cache Kafka and Elasticsearch (Maven), install kcat (apt)
 #   scripts/stack.sh up       deps, then start Kafka (KRaft) and Elasticsearch and wait for both
 #   scripts/stack.sh down     stop both, by the PIDs recorded at start
-#   scripts/stack.sh status   say what runs where
+#   scripts/stack.sh status   say what runs where (exit 1 unless all run)
 #   scripts/stack.sh env      print the exports the hub and the tests read:
 #                             eval "$(scripts/stack.sh env)"
 #   scripts/stack.sh reset    down, then delete all data and logs (the cache stays)
+#
+# up, down, status and reset take service names to act on only some: kafka, elasticsearch
+# (e.g. `scripts/stack.sh down kafka && scripts/stack.sh up kafka` restarts the broker).
 #
 # Artifacts come from Maven Central through the machine's mvn into $REPO/.cache/stack (a second
 # `up` needs no network); data, logs and PID files live in $REPO/.stack. Both are git-ignored.
@@ -16,12 +19,13 @@
 #   KAFKA_PORT (9092), KAFKA_CONTROLLER_PORT (KAFKA_PORT+1), KAFKA_VERSION (4.1.2),
 #   KAFKA_HEAP (512m), ES_PORT (9200), ES_TRANSPORT_PORT (9300), ES_VERSION (8.19.7),
 #   ES_HEAP (512m), ES_JAVA_HOME (a JDK 21 or 17 found under /usr/lib/jvm), ES_USER (fangxin-es),
-#   STACK_START_TIMEOUT seconds (180), STACK_SKIP_KCAT=1 to skip the apt step.
+#   STACK_START_TIMEOUT seconds (180), STACK_SKIP_KCAT=1 to skip the apt step,
+#   STACK_STATE (data, logs, PIDs; $REPO/.stack): a second stack on other ports needs its own.
 set -euo pipefail
 
 REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 CACHE="$REPO/.cache/stack"
-STATE="$REPO/.stack"
+STATE="${STACK_STATE:-$REPO/.stack}"
 
 KAFKA_VERSION="${KAFKA_VERSION:-4.1.2}"
 KAFKA_PORT="${KAFKA_PORT:-9092}"
@@ -368,35 +372,61 @@ cmd_env() {
 	echo "export FANGXIN_ELASTICSEARCH_URL=http://127.0.0.1:$ES_PORT"
 }
 
+# Services named on the command line; both when none.
+WANT_KAFKA=0
+WANT_ES=0
+want_services() {
+	if (($# == 0)); then
+		WANT_KAFKA=1 WANT_ES=1
+		return
+	fi
+	local s
+	for s in "$@"; do
+		case "$s" in
+		kafka) WANT_KAFKA=1 ;;
+		elasticsearch | es) WANT_ES=1 ;;
+		*) die "unknown service $s (kafka, elasticsearch)" ;;
+		esac
+	done
+}
+
+kafka_up_ready() { alive "$KAFKA_STATE/kafka.pid" && kafka_ready 5 >/dev/null 2>&1; }
+es_up_ready() { alive "$ES_STATE/run/es.pid" && es_ready; }
+
 cmd_up() {
 	local t0=$SECONDS
-	if alive "$KAFKA_STATE/kafka.pid" && alive "$ES_STATE/run/es.pid" && es_ready &&
-		kafka_ready 5 >/dev/null 2>&1; then
+	if { ((WANT_KAFKA == 0)) || kafka_up_ready; } && { ((WANT_ES == 0)) || es_up_ready; }; then
 		log "already up"
 		cmd_env
 		return 0
 	fi
-	cmd_deps
-	mkdir -p "$STATE"
-	kafka_up
-	es_up
-	local left=$((START_TIMEOUT - (SECONDS - t0)))
-	((left > 10)) || left=10
-	if ! kafka_ready "$left"; then
-		tail -n 20 "$KAFKA_STATE/logs/server.log" "$KAFKA_STATE/logs/stdout.log" >&2 2>/dev/null || true
-		die "Kafka did not become ready; logs in $KAFKA_STATE/logs"
-	fi
-	local deadline=$((t0 + START_TIMEOUT))
-	until es_ready; do
-		if ! alive "$ES_STATE/run/es.pid" || ((SECONDS > deadline)); then
-			tail -n 20 "$ES_STATE/logs/fangxin-dev.log" >&2 2>/dev/null || true
-			die "Elasticsearch did not become ready; logs in $ES_STATE/logs"
+	mkdir -p "$CACHE" "$STATE"
+	if ((WANT_KAFKA)); then fetch_kafka; fi
+	if ((WANT_ES)); then fetch_es; fi
+	install_kcat
+	if ((WANT_KAFKA)); then kafka_up; fi
+	if ((WANT_ES)); then es_up; fi
+	if ((WANT_KAFKA)); then
+		local left=$((START_TIMEOUT - (SECONDS - t0)))
+		((left > 10)) || left=10
+		if ! kafka_ready "$left"; then
+			tail -n 20 "$KAFKA_STATE/logs/server.log" "$KAFKA_STATE/logs/stdout.log" >&2 2>/dev/null || true
+			die "Kafka did not become ready; logs in $KAFKA_STATE/logs"
 		fi
-		sleep 1
-	done
+		log "kafka:         127.0.0.1:$KAFKA_PORT (pid $(cat "$KAFKA_STATE/kafka.pid")), logs in $KAFKA_STATE/logs"
+	fi
+	if ((WANT_ES)); then
+		local deadline=$((t0 + START_TIMEOUT))
+		until es_ready; do
+			if ! alive "$ES_STATE/run/es.pid" || ((SECONDS > deadline)); then
+				tail -n 20 "$ES_STATE/logs/fangxin-dev.log" >&2 2>/dev/null || true
+				die "Elasticsearch did not become ready; logs in $ES_STATE/logs"
+			fi
+			sleep 1
+		done
+		log "elasticsearch: http://127.0.0.1:$ES_PORT (pid $(cat "$ES_STATE/run/es.pid")), logs in $ES_STATE/logs"
+	fi
 	log "up in $((SECONDS - t0)) s"
-	log "kafka:         127.0.0.1:$KAFKA_PORT (pid $(cat "$KAFKA_STATE/kafka.pid")), logs in $KAFKA_STATE/logs"
-	log "elasticsearch: http://127.0.0.1:$ES_PORT (pid $(cat "$ES_STATE/run/es.pid")), logs in $ES_STATE/logs"
 	log "use: eval \"\$(scripts/stack.sh env)\""
 	cmd_env
 }
@@ -424,48 +454,66 @@ stop_pid() { # stop_pid NAME PIDFILE
 }
 
 cmd_down() {
-	stop_pid elasticsearch "$ES_STATE/run/es.pid"
-	stop_pid kafka "$KAFKA_STATE/kafka.pid"
+	if ((WANT_ES)); then stop_pid elasticsearch "$ES_STATE/run/es.pid"; fi
+	if ((WANT_KAFKA)); then stop_pid kafka "$KAFKA_STATE/kafka.pid"; fi
 }
 
 cmd_status() {
 	local rc=0
-	if alive "$KAFKA_STATE/kafka.pid"; then
-		if kafka_ready 3 >/dev/null 2>&1; then
-			echo "kafka: up, 127.0.0.1:$KAFKA_PORT, pid $(cat "$KAFKA_STATE/kafka.pid"), logs $KAFKA_STATE/logs"
+	if ((WANT_KAFKA)); then
+		if alive "$KAFKA_STATE/kafka.pid"; then
+			if kafka_ready 3 >/dev/null 2>&1; then
+				echo "kafka: up, 127.0.0.1:$KAFKA_PORT, pid $(cat "$KAFKA_STATE/kafka.pid"), logs $KAFKA_STATE/logs"
+			else
+				echo "kafka: starting or unhealthy, pid $(cat "$KAFKA_STATE/kafka.pid"), logs $KAFKA_STATE/logs"
+				rc=1
+			fi
 		else
-			echo "kafka: starting or unhealthy, pid $(cat "$KAFKA_STATE/kafka.pid"), logs $KAFKA_STATE/logs"; rc=1
+			echo "kafka: down"
+			rc=1
 		fi
-	else
-		echo "kafka: down"; rc=1
 	fi
-	if alive "$ES_STATE/run/es.pid"; then
-		if es_ready; then
-			echo "elasticsearch: up, http://127.0.0.1:$ES_PORT, pid $(cat "$ES_STATE/run/es.pid"), logs $ES_STATE/logs"
+	if ((WANT_ES)); then
+		if alive "$ES_STATE/run/es.pid"; then
+			if es_ready; then
+				echo "elasticsearch: up, http://127.0.0.1:$ES_PORT, pid $(cat "$ES_STATE/run/es.pid"), logs $ES_STATE/logs"
+			else
+				echo "elasticsearch: starting or unhealthy, pid $(cat "$ES_STATE/run/es.pid"), logs $ES_STATE/logs"
+				rc=1
+			fi
 		else
-			echo "elasticsearch: starting or unhealthy, pid $(cat "$ES_STATE/run/es.pid"), logs $ES_STATE/logs"; rc=1
+			echo "elasticsearch: down"
+			rc=1
 		fi
-	else
-		echo "elasticsearch: down"; rc=1
 	fi
 	return $rc
 }
 
 cmd_reset() {
 	cmd_down
-	log "deleting $STATE"
-	rm -rf "$STATE"
+	if ((WANT_KAFKA && WANT_ES)); then
+		log "deleting $STATE"
+		rm -rf "$STATE"
+	elif ((WANT_KAFKA)); then
+		log "deleting $KAFKA_STATE"
+		rm -rf "$KAFKA_STATE"
+	else
+		log "deleting $ES_STATE"
+		rm -rf "$ES_STATE"
+	fi
 }
 
-case "${1:-}" in
+cmd="${1:-}"
+shift || true
+case "$cmd" in
 deps) cmd_deps ;;
-up) cmd_up ;;
-down) cmd_down ;;
-status) cmd_status ;;
+up | down | status | reset)
+	want_services "$@"
+	"cmd_$cmd"
+	;;
 env) cmd_env ;;
-reset) cmd_reset ;;
 *)
-	echo "usage: $0 up|down|status|env|deps|reset" >&2
+	echo "usage: $0 up|down|status|reset [kafka] [elasticsearch] | env | deps" >&2
 	exit 2
 	;;
 esac

@@ -101,7 +101,7 @@ func (g *gen) newComplaint(r *rng, m *merchant, spec catSpec, recv, channel stri
 	c := &complaintRec{m: m, industry: m.ind, township: m.Township, recv: recv, channel: channel, spec: spec, t: t}
 	if spec.money {
 		a := groupAmounts[m.ind.group]
-		c.amount = roundMoney(r.lognormal(a.median, .9, a.lo, a.hi))
+		c.amount = roundMoney(r.lognormal(a.median, .75, a.lo, a.hi))
 	}
 	c.summary, c.amount = fillText(r, pick(r, spec.texts), m.ind, c.amount)
 	if r.chance(.06) {

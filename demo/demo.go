@@ -38,15 +38,15 @@ const (
 // zone is China Standard Time: every generated time carries the +08:00 offset.
 var zone = time.FixedZone("CST", 8*3600)
 
-// DefaultStart is the first instant of the default year: 2025-12-01T00:00:00+08:00.
-var DefaultStart = time.Date(2025, 12, 1, 0, 0, 0, 0, zone)
+// defaultStart is the first instant of the default period.
+var defaultStart = time.Date(2025, 12, 1, 0, 0, 0, 0, zone)
 
 // Config says what to generate. Zero fields take the defaults.
 type Config struct {
 	Seed      int64     // default DefaultSeed
 	Merchants int       // merchants in the register; default DefaultMerchants
 	Events    int       // events in total, registrations included (approximately); default DefaultEvents
-	Start     time.Time // first instant of the period; default DefaultStart; converted to +08:00
+	Start     time.Time // first instant of the period; default 2025-12-01T00:00:00+08:00; converted to +08:00
 	Days      int       // length of the period; default DefaultDays
 }
 
@@ -61,7 +61,7 @@ func (c Config) withDefaults() Config {
 		c.Events = DefaultEvents
 	}
 	if c.Start.IsZero() {
-		c.Start = DefaultStart
+		c.Start = defaultStart
 	}
 	c.Start = c.Start.In(zone).Truncate(time.Second)
 	if c.Days <= 0 {

@@ -18,6 +18,7 @@ import (
 var defaultDataset = sync.OnceValue(func() Dataset { return Generate(Config{}) })
 
 func TestDeterministic(t *testing.T) {
+	t.Parallel()
 	cfg := Config{Merchants: 600, Events: 6000, Days: 120, Start: time.Date(2026, 5, 1, 0, 0, 0, 0, time.UTC), Seed: 7}
 	a, b := Generate(cfg), Generate(cfg)
 	if !bytes.Equal(encode(t, a), encode(t, b)) {
@@ -50,10 +51,11 @@ func encode(t *testing.T, d Dataset) []byte {
 }
 
 func TestCounts(t *testing.T) {
+	t.Parallel()
 	for _, cfg := range []Config{
 		{},
 		{Merchants: 300, Events: 3000, Days: 90, Seed: 3},
-		{Merchants: 2000, Events: 30000, Seed: 11},
+		{Merchants: 1000, Events: 12000, Seed: 11},
 	} {
 		d := cfg
 		if cfg.Merchants == 0 {
@@ -208,6 +210,7 @@ func TestIndustryTable(t *testing.T) {
 }
 
 func TestValid(t *testing.T) {
+	t.Parallel()
 	for _, d := range []Dataset{defaultDataset(), Generate(Config{Merchants: 400, Events: 4000, Days: 60, Seed: 5})} {
 		bad := 0
 		for _, ev := range d.Events {
@@ -237,6 +240,7 @@ var (
 )
 
 func TestOrder(t *testing.T) {
+	t.Parallel()
 	d := defaultDataset()
 	keys := map[string]bool{}
 	type complaint struct{ received, assigned, closed int }
@@ -314,7 +318,7 @@ func TestOrder(t *testing.T) {
 		}
 	}
 	var open, overdue int
-	end := DefaultStart.AddDate(0, 0, DefaultDays)
+	end := defaultStart.AddDate(0, 0, DefaultDays)
 	for _, c := range complaints {
 		if c.closed == 0 {
 			open++

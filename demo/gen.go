@@ -184,9 +184,7 @@ func days(d float64) time.Duration { return time.Duration(d * 24 * float64(time.
 // load at the start of the period for existing merchants, then new registrations as they happen.
 func (g *gen) register() {
 	specs := buildRegister(g.cfg, g.w)
-	b := newRegisterBuilder(g.cfg.Seed)
-	b.r = g.rng("uscc")
-	codes := b.assignCodes(specs)
+	codes := newRegisterBuilder(g.rng("uscc")).assignCodes(specs)
 	r := g.rng("risk")
 	g.byCode = map[string][]*merchant{}
 	loadStart := g.w.start.Add(time.Hour)

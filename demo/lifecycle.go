@@ -195,7 +195,7 @@ func (g *gen) creditListings() {
 func (g *gen) seriousListings() {
 	r := g.rng("serious")
 	for _, p := range g.penalties {
-		if !p.basis.serious || p.fine < 50000 || !r.chance(.5) {
+		if !p.basis.serious || p.fine < 50000 || !r.chance(.15) {
 			continue
 		}
 		p := p

@@ -76,9 +76,9 @@ type registerBuilder struct {
 	codes     map[string]bool
 }
 
-func newRegisterBuilder(seed int64) *registerBuilder {
+func newRegisterBuilder(r *rng) *registerBuilder {
 	return &registerBuilder{
-		r:         newRNG(seed, "register"),
+		r:         r,
 		townships: events.Townships(),
 		names:     map[string]bool{},
 		codes:     map[string]bool{},
@@ -294,7 +294,7 @@ const (
 // buildRegister draws n merchants: the pinned ones first, then the rest by industry weight.
 // inWindow of them (the newest) are registered during the period rather than before it.
 func buildRegister(cfg Config, w window) []merchantSpec {
-	b := newRegisterBuilder(cfg.Seed)
+	b := newRegisterBuilder(newRNG(cfg.Seed, "register"))
 	r := b.r
 	specs := make([]merchantSpec, 0, cfg.Merchants)
 	for _, p := range pinned {
@@ -332,7 +332,7 @@ func buildRegister(cfg Config, w window) []merchantSpec {
 	return specs
 }
 
-// codes gives each spec its unified social credit code, in register order.
+// assignCodes gives each spec its unified social credit code, in register order.
 func (b *registerBuilder) assignCodes(specs []merchantSpec) []string {
 	out := make([]string, len(specs))
 	for i, s := range specs {

@@ -58,6 +58,7 @@ func (g *gen) gymClosure() {
 		recv := choose(r, []choice[string]{{60, "hotline-12315"}, {40, "hotline-12345"}})
 		c := g.newComplaint(r, m, gymSignsSpec, recv, channelOf(r, recv), t)
 		g.plan(r, c)
+		c.penalty = "" // one case covers the closure
 		g.emitComplaint(r, c)
 	}
 	// The morning it closes.
@@ -276,6 +277,9 @@ func (g *gen) nationalDay() {
 			ch := channelOf(r, recv)
 			c := g.newComplaint(r, m, spec, recv, ch, t)
 			g.plan(r, c)
+			if m == star {
+				c.penalty = "" // one case covers the holiday
+			}
 			g.emitComplaint(r, c)
 		}
 		g.warn(star, "tourism", oct1.AddDate(0, 0, 3).Add(16*time.Hour), "关于月坝景区周边部分农家乐价格问题的消费提示", func() string {

@@ -267,6 +267,11 @@ func decodeStructured(raw []byte, where string) (Decoded, *DecodeError) {
 		}
 	} else {
 		d.Event = fromSDK(&sdkEv)
+		// The SDK drops a dataschema that is not a URI; keep it so Validate names it.
+		var ds string
+		if raw, ok := attrs["dataschema"]; ok && json.Unmarshal(raw, &ds) == nil {
+			d.Event.DataSchema = ds
+		}
 	}
 	// Data as the client wrote it, whatever the SDK made of it.
 	if data, ok := attrs["data"]; ok {
@@ -390,7 +395,8 @@ func lenientEvent(attrs map[string]json.RawMessage) (Event, []Problem) {
 }
 
 // EncodeStructured writes an event in the structured mode of the CloudEvents JSON format
-// (Content-Type application/cloudevents+json), through the CloudEvents Go SDK. It does not
+// (Content-Type application/cloudevents+json), through the CloudEvents Go SDK, which writes time
+// in UTC (the same instant; the offset is not kept) and data verbatim. It does not
 // validate the event; it fails only on what the format cannot carry: a spec version other than
 // 1.0, a non-JSON datacontenttype, or Data that is not JSON.
 func EncodeStructured(ev Event) ([]byte, error) {

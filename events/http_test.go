@@ -199,6 +199,8 @@ func TestDecodeHTTPAttributes(t *testing.T) {
 			nil, []fr{{"datacontenttype", RuleEnum}, {"data", RuleType}}},
 		{"data_base64", structured(func(m map[string]any) { delete(m, "data"); m["data_base64"] = "e30=" }),
 			[]fr{{"data", RuleDataBase64}}, []fr{{"data", RuleDataBase64}}},
+		{"bad extension name", structured(func(m map[string]any) { m["Bad_Ext"] = 1 }), []fr{{"", RuleCloudEvents}}, []fr{{"", RuleCloudEvents}}},
+		{"dataschema not a URI", structured(func(m map[string]any) { m["dataschema"] = "::bad" }), nil, []fr{{"dataschema", RuleDataSchema}}},
 		{"another bureau's source", structured(func(m map[string]any) { m["source"] = "/bureaus/amr" }), nil, []fr{{"source", RuleSourceBureau}}},
 		{"binary without ce-specversion", func() *http.Request {
 			r := binaryRequest(example)
@@ -454,4 +456,25 @@ func FuzzValidate(f *testing.F) {
 			}
 		}
 	})
+}
+
+func BenchmarkDecodeHTTPBatch(b *testing.B) {
+	evs := make([]Event, 100)
+	for i := range evs {
+		evs[i] = Example(TypeComplaintReceived)
+		evs[i].ID = strconv.Itoa(i)
+	}
+	body, _ := EncodeBatch(evs)
+	b.SetBytes(int64(len(body)))
+	for b.Loop() {
+		_, items, err := DecodeHTTP(post(MediaTypeBatch, body), 0)
+		if err != nil || len(items) != len(evs) {
+			b.Fatal(err)
+		}
+		for _, it := range items {
+			if ps := it.Validate("hotline-12315"); ps != nil {
+				b.Fatal(ps)
+			}
+		}
+	}
 }

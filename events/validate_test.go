@@ -385,3 +385,12 @@ func ExampleValidate() {
 	// source source-bureau: 事件来源是12315消费者投诉举报专线（hotline-12315），但发送方是区食品药品和工商局（amr）；各单位只能以本单位名义发送事件
 	// subject uscc: 统一社会信用代码「91510802MA6B00021X」的校验码（最后一位）不正确（GB 32100-2015），请核对代码
 }
+
+func BenchmarkValidate(b *testing.B) {
+	ev := Example(TypeComplaintReceived)
+	for b.Loop() {
+		if ps := Validate(ev, "hotline-12315"); ps != nil {
+			b.Fatal(ps)
+		}
+	}
+}

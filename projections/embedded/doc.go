@@ -1,0 +1,59 @@
+// Package embedded is the default read model: the shared views kept in the data folder, with no
+// service to run. It implements projections.Store and answers the gateway's queries (Profile,
+// History, SearchMerchants, SearchEvents, Unlinked); it passes projections/storetest.
+//
+// # Layout (measured choices, see FACTS.md and BenchmarkApply / BenchmarkHistory)
+//
+// views.db is a bbolt file holding the structured views, the source of every answer:
+//   - timeline: uscc 0x00 | ^time big-endian | event key -> type, bureau, entry JSON. The time part
+//     is MaxInt64-unixNano for times after 1970 (order-preserving for earlier ones too), so a
+//     merchant's history newest first, ties by key ascending, is one range scan, a time window is
+//     a pair of key bounds and a cursor is a seek. Unlinked events (no subject) are the timeline
+//     of the empty code.
+//   - events: event key -> log position | timeline key. It enforces exactly once per key.
+//   - profiles: uscc -> MerchantProfile JSON, folded with the caller's FoldFunc in the same
+//     transaction that records the event.
+//   - pending: event keys whose search documents are not yet known durable (see Recovery).
+//
+// merchants.bleve and events.bleve are bleve v2 (scorch) indexes for Chinese text: the merchant
+// index (name and address with the cjk analyzer; uscc, township and industry as keywords;
+// certified and listed as booleans) and the event-text index (complaint summary and category,
+// inspection findings, sampled product, penalty legal basis, warning title and body, the merchant
+// name; type, bureau, township, merchant and time as keyword and datetime fields). Neither stores
+// documents: hits are read back from bbolt, so answers never disagree with Profile and History.
+// Personal data (TimelineEntry.Private) is kept in the timeline as given and never indexed.
+//
+// Chinese words match as phrases: the cjk analyzer emits overlapping bigrams (水果超市 -> 水果
+// 果超 超市), and each word of a query must appear as a phrase of those bigrams in one field, so
+// 火锅 finds 老张火锅店 but neither 火车站餐厅 nor 锅炉维修部. Words are ANDed. A one-character
+// word matches every bigram that contains it. A word that looks like a unified social credit code
+// prefix (digits and code letters, at least one digit) also matches merchants by code prefix.
+//
+// # Contract
+//
+//   - Safe for concurrent use. Concurrent Apply calls are group-committed: one goroutine gathers
+//     every waiting call (up to Options.MaxBatch) into one bbolt transaction (one fsync), then
+//     hands the group's documents to a second goroutine that writes one bleve batch per index
+//     while the next group is being committed to bbolt. Groups reach bleve in commit order.
+//   - Durable on return: Apply returns nil only after the bbolt commit (fsync) and both bleve
+//     batches have been persisted. scorch's Batch blocks until the persister has written the
+//     segment (zapx fsyncs it) and committed and synced its root bolt, unless the index was
+//     opened with unsafe_batch, which this package never sets (bleve v2.6.3
+//     index/scorch/scorch.go prepareSegment waits on introduction.persisted; persister.go
+//     persistSnapshotDirect calls rootBolt.Sync). bleve does not fsync the directory after
+//     creating a segment file: the guarantee covers kill -9 of the process; surviving power
+//     loss also relies on the file system (ext4 and xfs journal the new entry).
+//   - Exactly once per event key: a key recorded at another position is a duplicate and changes
+//     nothing; a key recorded at the same position is a redelivery: its search documents (and
+//     its merchant's) are written again, an idempotent upsert by document id, which completes a
+//     call interrupted between the bbolt commit and the bleve batch. applied is true only for the
+//     call that first records the event.
+//   - Recovery: every event is marked pending in the transaction that records it and unmarked
+//     once its bleve batch is durable. Open re-indexes whatever is still pending, and rebuilds a
+//     missing or unreadable bleve index from bbolt entirely, so deleting the *.bleve folders is
+//     a safe way to re-index.
+//   - Ownership: every returned value is decoded afresh for the call and owned by the caller.
+//     Apply does not retain the entry's slices after it returns.
+//   - Reads see every Apply that has returned. Search may see an event a few milliseconds
+//     before its Apply returns; History and Profile see it once its bbolt commit is done.
+package embedded

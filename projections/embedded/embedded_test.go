@@ -1,0 +1,308 @@
+package embedded
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"go.uber.org/goleak"
+
+	"github.com/lizhou/fangxin/eventlog"
+	"github.com/lizhou/fangxin/events"
+	"github.com/lizhou/fangxin/projections"
+	"github.com/lizhou/fangxin/projections/storetest"
+)
+
+func TestMain(m *testing.M) {
+	if os.Getenv(crashChildEnv) != "" {
+		crashChild() // never returns
+	}
+	// bleve's shared analysis queue starts with the package; everything else must stop on Close.
+	ignore := goleak.IgnoreCurrent()
+	code := m.Run()
+	closeLoaded()
+	if code == 0 {
+		if err := goleak.Find(ignore); err != nil {
+			fmt.Fprintln(os.Stderr, "goleak:", err)
+			code = 1
+		}
+	}
+	os.Exit(code)
+}
+
+func open(t *testing.T, dir string) *Store {
+	t.Helper()
+	s, err := Open(dir, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+func TestConformance(t *testing.T) {
+	storetest.RunAll(t, func(t *testing.T) storetest.Backend { return open(t, t.TempDir()) })
+}
+
+func TestOptionsValidate(t *testing.T) {
+	if err := (Options{}).Validate(); err != nil {
+		t.Errorf("zero Options: %v", err)
+	}
+	err := Options{MaxBatch: -1, LockTimeout: -time.Second, RecoveryBatch: maxMaxBatch + 1}.Validate()
+	for _, want := range []string{"MaxBatch", "LockTimeout", "RecoveryBatch"} {
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("Validate: %v, want a problem with %s", err, want)
+		}
+	}
+	if _, err := Open(t.TempDir(), Options{MaxBatch: -1}); err == nil {
+		t.Error("Open accepted invalid options")
+	}
+}
+
+func TestClosed(t *testing.T) {
+	s := open(t, t.TempDir())
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Close(); err != nil {
+		t.Errorf("second Close: %v", err)
+	}
+	ctx := context.Background()
+	l := storetest.Fixture()[0]
+	if _, err := s.Apply(ctx, l.Entry, l.Pos, projections.FoldProfile); !errors.Is(err, ErrClosed) {
+		t.Errorf("Apply after Close: %v", err)
+	}
+	if _, _, err := s.Profile(ctx, storetest.LaoZhang); !errors.Is(err, ErrClosed) {
+		t.Errorf("Profile after Close: %v", err)
+	}
+	if _, err := s.SearchEvents(ctx, projections.EventQuery{}); !errors.Is(err, ErrClosed) {
+		t.Errorf("SearchEvents after Close: %v", err)
+	}
+}
+
+func TestSecondOpenWaitsForLock(t *testing.T) {
+	dir := t.TempDir()
+	s := open(t, dir)
+	defer s.Close()
+	if _, err := Open(dir, Options{LockTimeout: 50 * time.Millisecond}); err == nil {
+		t.Fatal("a second Open of the same folder succeeded")
+	}
+}
+
+func TestBadEntries(t *testing.T) {
+	s := open(t, t.TempDir())
+	defer s.Close()
+	ctx := context.Background()
+	good := storetest.Fixture()[0]
+	for name, mut := range map[string]func(*events.Event){
+		"no id":       func(e *events.Event) { e.ID = "" },
+		"no time":     func(e *events.Event) { e.Time = time.Time{} },
+		"NUL subject": func(e *events.Event) { e.Subject = "9151\x00" },
+		"huge key":    func(e *events.Event) { e.ID = strings.Repeat("x", maxKeyLen) },
+	} {
+		l := good
+		mut(&l.Entry.Event)
+		if _, err := s.Apply(ctx, l.Entry, l.Pos, projections.FoldProfile); err == nil {
+			t.Errorf("%s: Apply accepted it", name)
+		}
+	}
+	panicky := func(*projections.MerchantProfile, events.Event) { panic("boom") }
+	if _, err := s.Apply(ctx, good.Entry, good.Pos, panicky); err == nil || !strings.Contains(err.Error(), "boom") {
+		t.Errorf("panicking fold: %v", err)
+	}
+	// None of it left a trace, and the good event still applies.
+	if applied, err := s.Apply(ctx, good.Entry, good.Pos, projections.FoldProfile); !applied || err != nil {
+		t.Errorf("good event after bad ones: applied %v, %v", applied, err)
+	}
+	if p, _, _ := s.Profile(ctx, good.Entry.Event.Subject); p.EventCount != 1 {
+		t.Errorf("profile after bad entries: %+v", p)
+	}
+}
+
+// findable reports whether the event text search finds q, and how many merchants match m.
+func counts(t *testing.T, s *Store, q string) (events, merchants int) {
+	t.Helper()
+	ctx := context.Background()
+	e, err := s.SearchEvents(ctx, projections.EventQuery{Q: q})
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, err := s.SearchMerchants(ctx, projections.MerchantQuery{Q: q})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return e.Total, m.Total
+}
+
+// TestRedeliveryCompletesSearch fails the bleve half of a group, as a crash between the bbolt
+// commit and the bleve batch would, and checks that a redelivery completes it.
+func TestRedeliveryCompletesSearch(t *testing.T) {
+	s := open(t, t.TempDir())
+	defer s.Close()
+	ctx := context.Background()
+	steps := storetest.LaoZhangSteps()
+	reg := storetest.LogEntry{Entry: projections.Redact(steps[0][0]), Pos: eventlog.Position{Offset: 1}}
+
+	s.failIndexing(true)
+	if _, err := s.Apply(ctx, reg.Entry, reg.Pos, projections.FoldProfile); err == nil {
+		t.Fatal("Apply succeeded although its bleve half failed")
+	}
+	s.failIndexing(false)
+	if p, ok, _ := s.Profile(ctx, storetest.LaoZhang); !ok || p.EventCount != 1 {
+		t.Fatalf("bbolt half not committed: %+v", p)
+	}
+	if e, m := counts(t, s, "火锅"); e != 0 || m != 0 {
+		t.Fatalf("search found %d events, %d merchants before the redelivery; the test does not test", e, m)
+	}
+	if applied, err := s.Apply(ctx, reg.Entry, reg.Pos, projections.FoldProfile); applied || err != nil {
+		t.Fatalf("redelivery: applied %v, %v", applied, err)
+	}
+	if e, m := counts(t, s, "火锅"); e != 1 || m != 1 {
+		t.Errorf("after redelivery search finds %d events, %d merchants; want 1, 1", e, m)
+	}
+	if p, _, _ := s.Profile(ctx, storetest.LaoZhang); p.EventCount != 1 {
+		t.Errorf("redelivery counted twice: %d events", p.EventCount)
+	}
+}
+
+// TestRenameRefreshesEvents: events recorded before the merchant's registration carry its name
+// once it registers (and stay so through a failed index write completed by a redelivery).
+func TestRenameRefreshesEvents(t *testing.T) {
+	s := open(t, t.TempDir())
+	defer s.Close()
+	ctx := context.Background()
+	steps := storetest.LaoZhangSteps()
+	c1 := storetest.LogEntry{Entry: projections.Redact(steps[1][0]), Pos: eventlog.Position{Offset: 1}}
+	reg := storetest.LogEntry{Entry: projections.Redact(steps[0][0]), Pos: eventlog.Position{Offset: 2}}
+	if _, err := s.Apply(ctx, c1.Entry, c1.Pos, projections.FoldProfile); err != nil {
+		t.Fatal(err)
+	}
+	if e, _ := counts(t, s, "老张火锅店"); e != 0 {
+		t.Fatalf("name found before registration: %d", e)
+	}
+	s.failIndexing(true)
+	if _, err := s.Apply(ctx, reg.Entry, reg.Pos, projections.FoldProfile); err == nil {
+		t.Fatal("Apply succeeded although its bleve half failed")
+	}
+	s.failIndexing(false)
+	if _, err := s.Apply(ctx, reg.Entry, reg.Pos, projections.FoldProfile); err != nil {
+		t.Fatal(err)
+	}
+	if e, m := counts(t, s, "老张火锅店"); e != 2 || m != 1 {
+		t.Errorf("after registration: %d events, %d merchants carry the name; want 2, 1", e, m)
+	}
+}
+
+// TestOpenRecoversPending: a group whose bleve half failed is completed by the next Open, with
+// no redelivery at all.
+func TestOpenRecoversPending(t *testing.T) {
+	dir := t.TempDir()
+	s := open(t, dir)
+	ctx := context.Background()
+	log := storetest.Fixture()
+	if err := storetest.ApplyAll(ctx, s, log[:20]); err != nil {
+		t.Fatal(err)
+	}
+	s.failIndexing(true)
+	for _, l := range log[20:] {
+		if _, err := s.Apply(ctx, l.Entry, l.Pos, projections.FoldProfile); err == nil {
+			t.Fatal("Apply succeeded although its bleve half failed")
+		}
+	}
+	s.failIndexing(false)
+	r, _ := s.SearchEvents(ctx, projections.EventQuery{})
+	if r.Total != 20 {
+		t.Fatalf("before reopening, %d events searchable, want 20", r.Total)
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	s = open(t, dir)
+	defer s.Close()
+	want := rebuilt(t, log)
+	assertSameAs(t, s, want)
+}
+
+// TestRebuildsMissingIndex: deleting the search folders re-indexes everything from views.db.
+func TestRebuildsMissingIndex(t *testing.T) {
+	dir := t.TempDir()
+	s := open(t, dir)
+	log := storetest.Fixture()
+	if err := storetest.ApplyAll(context.Background(), s, log); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range []string{"merchants.bleve", "events.bleve"} {
+		if err := os.RemoveAll(filepath.Join(dir, name)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// A half-created index (metadata missing) is treated the same.
+	if err := os.MkdirAll(filepath.Join(dir, "events.bleve", "store"), 0o750); err != nil {
+		t.Fatal(err)
+	}
+	s = open(t, dir)
+	defer s.Close()
+	assertSameAs(t, s, rebuilt(t, log))
+}
+
+// TestRebuildEqualsLiveAfterReopen: a store closed and reopened answers as one rebuilt from
+// the log.
+func TestRebuildEqualsLiveAfterReopen(t *testing.T) {
+	dir := t.TempDir()
+	s := open(t, dir)
+	log := storetest.Fixture()
+	if err := storetest.ApplyAll(context.Background(), s, log); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	s = open(t, dir)
+	defer s.Close()
+	assertSameAs(t, s, rebuilt(t, log))
+}
+
+// rebuilt returns the snapshot of a store built by replaying log in order.
+func rebuilt(t *testing.T, log []storetest.LogEntry) string {
+	t.Helper()
+	s := open(t, t.TempDir())
+	defer s.Close()
+	for _, l := range log {
+		if _, err := s.Apply(context.Background(), l.Entry, l.Pos, projections.FoldProfile); err != nil {
+			t.Fatal(err)
+		}
+	}
+	snap, err := storetest.Snapshot(context.Background(), s, storetest.FixtureMerchants())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return snap
+}
+
+func assertSameAs(t *testing.T, s *Store, want string) {
+	t.Helper()
+	got, err := storetest.Snapshot(context.Background(), s, storetest.FixtureMerchants())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d := storetest.Diff(want, got); d != "" {
+		t.Errorf("store differs from a rebuild:\n%s", d)
+	}
+}
+
+// failIndexing makes the bleve half of every group fail (or stops doing so).
+func (s *Store) failIndexing(on bool) {
+	if !on {
+		s.afterCommit.Store(nil)
+		return
+	}
+	f := func() error { return errors.New("simulated crash between the bbolt commit and the bleve batch") }
+	s.afterCommit.Store(&f)
+}

@@ -1,0 +1,325 @@
+package embedded
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"regexp"
+	"slices"
+	"strings"
+	"time"
+	"unicode"
+	"unicode/utf8"
+
+	"github.com/blevesearch/bleve/v2"
+	"github.com/blevesearch/bleve/v2/analysis"
+	"github.com/blevesearch/bleve/v2/analysis/lang/cjk"
+	"github.com/blevesearch/bleve/v2/index/scorch"
+	"github.com/blevesearch/bleve/v2/mapping"
+	"github.com/blevesearch/bleve/v2/search/query"
+
+	"github.com/lizhou/fangxin/events"
+	"github.com/lizhou/fangxin/projections"
+)
+
+// Field names of the search documents.
+const (
+	fText      = "text"
+	fUSCC      = "uscc"
+	fTownship  = "township"
+	fIndustry  = "industry"
+	fCertified = "certified"
+	fListed    = "listed"
+	fType      = "type"
+	fBureau    = "bureau"
+	fMerchant  = "merchant"
+	fTime      = "time"
+	fOrder     = "order"
+)
+
+// merchantDoc is a merchant's search document, id = USCC. Text holds the name and the address.
+type merchantDoc struct {
+	USCC      string   `json:"uscc"`
+	Text      []string `json:"text"`
+	Township  string   `json:"township"`
+	Industry  string   `json:"industry"`
+	Certified bool     `json:"certified"`
+	Listed    bool     `json:"listed"`
+}
+
+func (d *merchantDoc) equal(o *merchantDoc) bool {
+	return d.USCC == o.USCC && slices.Equal(d.Text, o.Text) && d.Township == o.Township &&
+		d.Industry == o.Industry && d.Certified == o.Certified && d.Listed == o.Listed
+}
+
+func newMerchantDoc(p *projections.MerchantProfile) *merchantDoc {
+	return &merchantDoc{
+		USCC:      p.USCC,
+		Text:      nonEmpty(p.Name, p.Address),
+		Township:  p.Township,
+		Industry:  p.Industry,
+		Certified: p.Certified(),
+		Listed:    p.Listed(),
+	}
+}
+
+// eventDoc is an event's search document, id = event key. Text holds the event's words and the
+// merchant's name; each element is a separate value, so a phrase never spans two of them.
+type eventDoc struct {
+	Text     []string  `json:"text"`
+	Type     string    `json:"type"`
+	Bureau   string    `json:"bureau"`
+	Township string    `json:"township"`
+	Merchant string    `json:"merchant"`
+	Time     time.Time `json:"time"`
+	Order    string    `json:"order"`
+}
+
+// newEventDoc builds the document of ev; p is the merchant's current profile (nil for unlinked
+// events). Personal data never gets here: only the named fields of Data are read.
+func newEventDoc(ev events.Event, p *projections.MerchantProfile) *eventDoc {
+	d := &eventDoc{
+		Type:     ev.Type,
+		Bureau:   ev.Bureau(),
+		Merchant: ev.Subject,
+		Time:     ev.Time.UTC(),
+		Order:    sortKey(ev.Time, ev.Key()),
+	}
+	var township string
+	data, err := events.DecodeData(ev)
+	if err == nil {
+		switch x := data.(type) {
+		case *events.ComplaintReceived:
+			d.Text = nonEmpty(x.Summary, x.Category, x.MerchantName)
+			township = x.Township
+		case *events.InspectionCompleted:
+			d.Text = nonEmpty(x.Findings)
+		case *events.SamplingCompleted:
+			d.Text = nonEmpty(x.Product)
+		case *events.PenaltyImposed:
+			d.Text = nonEmpty(x.LegalBasis)
+		case *events.WarningIssued:
+			d.Text = nonEmpty(x.Title, x.Body)
+			township = x.Township
+		}
+	}
+	if township != "" {
+		d.Township, _ = events.NormalizeTownship(township)
+	}
+	if p != nil {
+		if p.Name != "" {
+			d.Text = append(d.Text, p.Name)
+		}
+		if d.Township == "" {
+			d.Township = p.Township
+		}
+	}
+	return d
+}
+
+func nonEmpty(ss ...string) []string {
+	var out []string
+	for _, s := range ss {
+		if strings.TrimSpace(s) != "" {
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
+// newMapping is the static mapping both indexes use: only the fields above are indexed, nothing
+// is stored (hits are read back from bbolt).
+func newMapping(textFields []string, keywords []string, sortable []string, bools []string, dates []string) *mapping.IndexMappingImpl {
+	dm := bleve.NewDocumentStaticMapping()
+	for _, f := range textFields {
+		m := bleve.NewTextFieldMapping()
+		m.Analyzer = cjk.AnalyzerName
+		m.Store, m.IncludeInAll, m.DocValues = false, false, false
+		m.IncludeTermVectors = true // positions: phrase queries need them
+		dm.AddFieldMappingsAt(f, m)
+	}
+	for _, f := range keywords {
+		m := bleve.NewKeywordFieldMapping()
+		m.Store, m.IncludeInAll, m.IncludeTermVectors = false, false, false
+		m.DocValues = slices.Contains(sortable, f)
+		dm.AddFieldMappingsAt(f, m)
+	}
+	for _, f := range bools {
+		m := bleve.NewBooleanFieldMapping()
+		m.Store, m.IncludeInAll, m.DocValues = false, false, false
+		dm.AddFieldMappingsAt(f, m)
+	}
+	for _, f := range dates {
+		m := bleve.NewDateTimeFieldMapping()
+		m.Store, m.IncludeInAll, m.DocValues = false, false, false
+		dm.AddFieldMappingsAt(f, m)
+	}
+	im := bleve.NewIndexMapping()
+	im.DefaultMapping = dm
+	im.DefaultField = fText
+	im.IndexDynamic, im.StoreDynamic, im.DocValuesDynamic = false, false, false
+	return im
+}
+
+func merchantMapping() *mapping.IndexMappingImpl {
+	return newMapping([]string{fText}, []string{fUSCC, fTownship, fIndustry}, []string{fUSCC},
+		[]string{fCertified, fListed}, nil)
+}
+
+func eventMapping() *mapping.IndexMappingImpl {
+	return newMapping([]string{fText}, []string{fType, fBureau, fTownship, fMerchant, fOrder}, []string{fOrder},
+		nil, []string{fTime})
+}
+
+// scorchConfig is passed at creation and at every open. unsafe_batch false (scorch's default,
+// stated here so no one flips it by accident) makes Batch wait until the batch is persisted.
+func scorchConfig() map[string]any {
+	return map[string]any{"unsafe_batch": false}
+}
+
+// openIndex opens the index at path, or creates it with m when it is missing or unreadable;
+// created reports the latter, and the caller then re-indexes from bbolt.
+func openIndex(path string, m mapping.IndexMapping) (idx bleve.Index, created bool, err error) {
+	idx, err = bleve.OpenUsing(path, scorchConfig())
+	if err == nil {
+		return idx, false, nil
+	}
+	if !errors.Is(err, bleve.ErrorIndexPathDoesNotExist) && !errors.Is(err, bleve.ErrorIndexMetaMissing) &&
+		!errors.Is(err, bleve.ErrorIndexMetaCorrupt) {
+		return nil, false, fmt.Errorf("embedded: open %s: %w", path, err)
+	}
+	// Missing, or left half-created by a crash: start over. bbolt holds everything it had.
+	if err := os.RemoveAll(path); err != nil {
+		return nil, false, err
+	}
+	idx, err = bleve.NewUsing(path, m, scorch.Name, scorch.Name, scorchConfig())
+	if err != nil {
+		return nil, false, fmt.Errorf("embedded: create %s: %w", path, err)
+	}
+	return idx, true, nil
+}
+
+// uscc alphabet: digits and upper-case letters without I, O, Z, S, V.
+var codeLike = regexp.MustCompile(`^[0-9A-HJ-NP-RT-UW-Y]{2,18}$`)
+
+// looksLikeCode reports whether a query word may be a unified social credit code prefix.
+func looksLikeCode(w string) bool {
+	return codeLike.MatchString(w) && strings.ContainsAny(w, "0123456789")
+}
+
+// wordQuery is the query for one word of the text: a phrase of the cjk analyzer's tokens in one
+// value of the field. nil means the word has no searchable token (punctuation) and is ignored.
+func wordQuery(a analysis.Analyzer, field, word string) query.Query {
+	tokens := a.Analyze([]byte(word))
+	if len(tokens) == 0 {
+		return nil
+	}
+	if r, n := utf8.DecodeRuneInString(word); n == len(word) && isHan(r) {
+		// A lone character: the index holds it only inside bigrams, so match every bigram that
+		// starts or ends with it (and the character where it stands alone).
+		pre := query.NewPrefixQuery(word)
+		pre.SetField(field)
+		suf := query.NewRegexpQuery("." + regexp.QuoteMeta(word))
+		suf.SetField(field)
+		return query.NewDisjunctionQuery([]query.Query{pre, suf})
+	}
+	q := query.NewMatchPhraseQuery(word)
+	q.SetField(field)
+	return q
+}
+
+func isHan(r rune) bool {
+	return unicode.Is(unicode.Han, r) || unicode.Is(unicode.Hiragana, r) || unicode.Is(unicode.Katakana, r) ||
+		unicode.Is(unicode.Hangul, r)
+}
+
+func termQuery(field, term string) query.Query {
+	q := query.NewTermQuery(term)
+	q.SetField(field)
+	return q
+}
+
+func anyTerm(field string, terms []string) query.Query {
+	qs := make([]query.Query, 0, len(terms))
+	for _, t := range terms {
+		qs = append(qs, termQuery(field, t))
+	}
+	return query.NewDisjunctionQuery(qs)
+}
+
+func conjunction(qs []query.Query) query.Query {
+	switch len(qs) {
+	case 0:
+		return query.NewMatchAllQuery()
+	case 1:
+		return qs[0]
+	}
+	return query.NewConjunctionQuery(qs)
+}
+
+// merchantQuery translates q; the caller has validated the paging.
+func merchantQuery(a analysis.Analyzer, q projections.MerchantQuery) query.Query {
+	var qs []query.Query
+	for _, w := range strings.Fields(q.Q) {
+		wq := wordQuery(a, fText, w)
+		if up := strings.ToUpper(w); looksLikeCode(up) {
+			code := query.NewPrefixQuery(up)
+			code.SetField(fUSCC)
+			if wq == nil {
+				wq = code
+			} else {
+				wq = query.NewDisjunctionQuery([]query.Query{code, wq})
+			}
+		}
+		if wq != nil {
+			qs = append(qs, wq)
+		}
+	}
+	if q.Township != "" {
+		code, _ := events.NormalizeTownship(q.Township)
+		qs = append(qs, termQuery(fTownship, code))
+	}
+	if q.Industry != "" {
+		pq := query.NewPrefixQuery(strings.ToUpper(q.Industry))
+		pq.SetField(fIndustry)
+		qs = append(qs, pq)
+	}
+	if q.Certified != nil {
+		bq := query.NewBoolFieldQuery(*q.Certified)
+		bq.SetField(fCertified)
+		qs = append(qs, bq)
+	}
+	if q.Listed != nil {
+		bq := query.NewBoolFieldQuery(*q.Listed)
+		bq.SetField(fListed)
+		qs = append(qs, bq)
+	}
+	return conjunction(qs)
+}
+
+// eventQuery translates q; the caller has validated the paging.
+func eventQuery(a analysis.Analyzer, q projections.EventQuery) query.Query {
+	var qs []query.Query
+	for _, w := range strings.Fields(q.Q) {
+		if wq := wordQuery(a, fText, w); wq != nil {
+			qs = append(qs, wq)
+		}
+	}
+	if len(q.Types) > 0 {
+		qs = append(qs, anyTerm(fType, q.Types))
+	}
+	if len(q.Bureaus) > 0 {
+		qs = append(qs, anyTerm(fBureau, q.Bureaus))
+	}
+	if q.Township != "" {
+		code, _ := events.NormalizeTownship(q.Township)
+		qs = append(qs, termQuery(fTownship, code))
+	}
+	if !q.From.IsZero() || !q.To.IsZero() {
+		incl, excl := true, false
+		dq := query.NewDateRangeInclusiveQuery(q.From, q.To, &incl, &excl)
+		dq.SetField(fTime)
+		qs = append(qs, dq)
+	}
+	return conjunction(qs)
+}

@@ -1,0 +1,52 @@
+package embedded
+
+import (
+	"errors"
+	"fmt"
+	"time"
+)
+
+// DefaultLimit is the page size of a query whose Limit is 0.
+const DefaultLimit = 50
+
+// Options configures a Store. The zero value takes the defaults.
+type Options struct {
+	// MaxBatch caps how many Apply calls are committed together in one bbolt transaction and one
+	// bleve batch per index. Default 1000.
+	MaxBatch int
+	// LockTimeout bounds how long Open waits for the data folder's lock, held by another process
+	// that has the store open. Default 5s.
+	LockTimeout time.Duration
+	// RecoveryBatch is how many documents Open writes per bleve batch when it re-indexes.
+	// Default 1000.
+	RecoveryBatch int
+}
+
+const maxMaxBatch = 100_000
+
+func (o *Options) setDefaults() {
+	if o.MaxBatch == 0 {
+		o.MaxBatch = 1000
+	}
+	if o.LockTimeout == 0 {
+		o.LockTimeout = 5 * time.Second
+	}
+	if o.RecoveryBatch == 0 {
+		o.RecoveryBatch = 1000
+	}
+}
+
+// Validate reports every invalid setting. Zero values are valid: they take the defaults.
+func (o Options) Validate() error {
+	var errs []error
+	if o.MaxBatch < 0 || o.MaxBatch > maxMaxBatch {
+		errs = append(errs, fmt.Errorf("embedded: MaxBatch %d must be between 1 and %d (0 = default)", o.MaxBatch, maxMaxBatch))
+	}
+	if o.LockTimeout < 0 {
+		errs = append(errs, errors.New("embedded: LockTimeout must be ≥ 0 (0 = default)"))
+	}
+	if o.RecoveryBatch < 0 || o.RecoveryBatch > maxMaxBatch {
+		errs = append(errs, fmt.Errorf("embedded: RecoveryBatch %d must be between 1 and %d (0 = default)", o.RecoveryBatch, maxMaxBatch))
+	}
+	return errors.Join(errs...)
+}

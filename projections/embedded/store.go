@@ -1,0 +1,778 @@
+package embedded
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sync"
+	"sync/atomic"
+
+	"github.com/blevesearch/bleve/v2"
+	"github.com/blevesearch/bleve/v2/analysis"
+	"github.com/blevesearch/bleve/v2/analysis/lang/cjk"
+	bolt "go.etcd.io/bbolt"
+
+	"github.com/lizhou/fangxin/eventlog"
+	"github.com/lizhou/fangxin/projections"
+)
+
+var _ projections.Store = (*Store)(nil)
+
+// ErrClosed is returned by every method called after Close.
+var ErrClosed = errors.New("embedded: store closed")
+
+// Store is the embedded read model. Open one per data folder; it is safe for concurrent use.
+type Store struct {
+	opts      Options
+	db        *bolt.DB
+	merchants bleve.Index
+	events    bleve.Index
+	analyzer  analysis.Analyzer // the cjk analyzer, to split query words
+
+	// mu guards closed and the intake channel: Apply and the readers hold it shared, Close
+	// exclusively.
+	mu     sync.RWMutex
+	closed bool
+	intake chan *request
+	done   chan struct{} // closed when both pipeline goroutines have finished
+
+	// cleared holds event keys whose bleve part is durable; the next bbolt transaction removes
+	// their pending markers.
+	clearedMu sync.Mutex
+	cleared   [][]byte
+
+	// afterCommit, when set (tests only), runs between the bbolt commit and the bleve batch of
+	// each group; an error fails the group there, as a crash would.
+	afterCommit atomic.Pointer[func() error]
+}
+
+type request struct {
+	entry projections.TimelineEntry
+	pos   eventlog.Position
+	fold  projections.FoldFunc
+	done  chan result
+}
+
+type result struct {
+	applied bool
+	err     error
+}
+
+// group is the unit of group commit: the requests gathered at once and what they need indexed.
+type group struct {
+	reqs      []*request
+	results   []result
+	events    map[string]*eventDoc    // by event key
+	merchants map[string]*merchantDoc // by USCC
+	pending   [][]byte                // event keys marked pending by this group
+	err       error                   // fails every request of the group
+}
+
+// Open opens (creating if needed) the store in dir: views.db, merchants.bleve and events.bleve.
+// It re-indexes what a crash left pending, and rebuilds a missing search index from views.db.
+func Open(dir string, opts Options) (*Store, error) {
+	if err := opts.Validate(); err != nil {
+		return nil, err
+	}
+	opts.setDefaults()
+	if err := os.MkdirAll(dir, 0o750); err != nil {
+		return nil, err
+	}
+	db, err := bolt.Open(filepath.Join(dir, "views.db"), 0o600, &bolt.Options{
+		Timeout:      opts.LockTimeout,
+		FreelistType: bolt.FreelistMapType,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("embedded: open views.db: %w", err)
+	}
+	s := &Store{opts: opts, db: db}
+	if err := s.init(dir); err != nil {
+		s.closeStores()
+		return nil, err
+	}
+	s.intake = make(chan *request, opts.MaxBatch)
+	s.done = make(chan struct{})
+	toIndex := make(chan *group, 1)
+	var wg sync.WaitGroup
+	wg.Add(2)
+	go func() { defer wg.Done(); s.commitLoop(toIndex) }()
+	go func() { defer wg.Done(); s.indexLoop(toIndex) }()
+	go func() { wg.Wait(); close(s.done) }()
+	return s, nil
+}
+
+func (s *Store) init(dir string) error {
+	err := s.db.Update(func(tx *bolt.Tx) error {
+		for _, b := range [][]byte{bucketMeta, bucketTimeline, bucketEvents, bucketProfiles, bucketPending} {
+			if _, err := tx.CreateBucketIfNotExists(b); err != nil {
+				return err
+			}
+		}
+		meta := tx.Bucket(bucketMeta)
+		switch v := meta.Get(keySchema); {
+		case v == nil:
+			return meta.Put(keySchema, []byte(schemaVersion))
+		case string(v) != schemaVersion:
+			return fmt.Errorf("embedded: %s holds schema %q, this build reads %q: remove the folder and rebuild the views from the log", dir, v, schemaVersion)
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	var mCreated, eCreated bool
+	if s.merchants, mCreated, err = openIndex(filepath.Join(dir, "merchants.bleve"), merchantMapping()); err != nil {
+		return err
+	}
+	if s.events, eCreated, err = openIndex(filepath.Join(dir, "events.bleve"), eventMapping()); err != nil {
+		return err
+	}
+	if s.analyzer = s.events.Mapping().AnalyzerNamed(cjk.AnalyzerName); s.analyzer == nil {
+		return errors.New("embedded: cjk analyzer not registered")
+	}
+	return s.recover(mCreated, eCreated)
+}
+
+// Close finishes the Apply calls already accepted, then closes the files. Calls made after
+// Close return ErrClosed; closing again is a no-op.
+func (s *Store) Close() error {
+	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		return nil
+	}
+	s.closed = true
+	close(s.intake)
+	s.mu.Unlock()
+	<-s.done
+	// Drop the markers of the last groups; failing here only costs a re-index at the next Open.
+	cleared := s.takeCleared()
+	err := s.db.Update(func(tx *bolt.Tx) error { return deletePending(tx, cleared) })
+	return errors.Join(err, s.closeStores())
+}
+
+func (s *Store) closeStores() error {
+	var errs []error
+	for _, idx := range []bleve.Index{s.merchants, s.events} {
+		if idx != nil {
+			errs = append(errs, idx.Close())
+		}
+	}
+	errs = append(errs, s.db.Close())
+	return errors.Join(errs...)
+}
+
+// Apply records ev at pos and folds it into its merchant's profile (projections.Store). It
+// returns once the change is durable in bbolt and in both search indexes.
+func (s *Store) Apply(ctx context.Context, ev projections.TimelineEntry, pos eventlog.Position, fold projections.FoldFunc) (bool, error) {
+	if err := ctx.Err(); err != nil {
+		return false, err
+	}
+	if fold == nil {
+		return false, errors.New("embedded: Apply needs a fold")
+	}
+	r := &request{entry: ev, pos: pos, fold: fold, done: make(chan result, 1)}
+	s.mu.RLock()
+	if s.closed {
+		s.mu.RUnlock()
+		return false, ErrClosed
+	}
+	select {
+	case s.intake <- r:
+		s.mu.RUnlock()
+	case <-ctx.Done():
+		s.mu.RUnlock()
+		return false, ctx.Err()
+	}
+	select {
+	case res := <-r.done:
+		return res.applied, res.err
+	case <-ctx.Done():
+		// The group still completes; the caller retries and the retry is a redelivery.
+		return false, ctx.Err()
+	}
+}
+
+// commitLoop is the first pipeline stage: it gathers waiting requests into a group, commits the
+// group to bbolt in one transaction and passes it on.
+func (s *Store) commitLoop(out chan<- *group) {
+	defer close(out)
+	for first := range s.intake {
+		g := &group{reqs: []*request{first}}
+	gather:
+		for len(g.reqs) < s.opts.MaxBatch {
+			select {
+			case r, ok := <-s.intake:
+				if !ok {
+					break gather
+				}
+				g.reqs = append(g.reqs, r)
+			default:
+				break gather
+			}
+		}
+		s.commit(g)
+		if g.err != nil {
+			g.finish()
+			continue
+		}
+		out <- g
+	}
+}
+
+// indexLoop is the second stage: it writes each group's documents to both indexes (in parallel;
+// each Batch returns once persisted), then answers the group's requests.
+func (s *Store) indexLoop(in <-chan *group) {
+	for g := range in {
+		if hook := s.afterCommit.Load(); hook != nil {
+			if err := (*hook)(); err != nil {
+				g.err = err
+				g.finish()
+				continue
+			}
+		}
+		if err := s.index(g.events, g.merchants); err != nil {
+			g.err = fmt.Errorf("embedded: search index: %w (the event is recorded; a redelivery or the next Open completes it)", err)
+		} else {
+			s.clearedMu.Lock()
+			s.cleared = append(s.cleared, g.pending...)
+			s.clearedMu.Unlock()
+		}
+		g.finish()
+	}
+}
+
+func (g *group) finish() {
+	for i, r := range g.reqs {
+		res := g.results[i]
+		if g.err != nil {
+			res = result{err: g.err}
+		}
+		r.done <- res
+	}
+}
+
+// index writes documents to both indexes, concurrently, and returns once both are persisted.
+func (s *Store) index(evDocs map[string]*eventDoc, mDocs map[string]*merchantDoc) error {
+	var wg sync.WaitGroup
+	var errM, errE error
+	if len(mDocs) > 0 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			b := s.merchants.NewBatch()
+			for id, d := range mDocs {
+				if errM = b.Index(id, d); errM != nil {
+					return
+				}
+			}
+			errM = s.merchants.Batch(b)
+		}()
+	}
+	if len(evDocs) > 0 {
+		b := s.events.NewBatch()
+		for id, d := range evDocs {
+			if errE = b.Index(id, d); errE != nil {
+				break
+			}
+		}
+		if errE == nil {
+			errE = s.events.Batch(b)
+		}
+	}
+	wg.Wait()
+	return errors.Join(errM, errE)
+}
+
+// takeCleared hands over the event keys whose pending markers may go.
+func (s *Store) takeCleared() [][]byte {
+	s.clearedMu.Lock()
+	defer s.clearedMu.Unlock()
+	keys := s.cleared
+	s.cleared = nil
+	return keys
+}
+
+// requeueCleared gives keys back after the transaction that was to delete their markers
+// rolled back.
+func (s *Store) requeueCleared(keys [][]byte) {
+	s.clearedMu.Lock()
+	s.cleared = append(s.cleared, keys...)
+	s.clearedMu.Unlock()
+}
+
+func deletePending(tx *bolt.Tx, keys [][]byte) error {
+	b := tx.Bucket(bucketPending)
+	for _, k := range keys {
+		if err := b.Delete(k); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// commit records the group in one bbolt transaction and collects the documents to index.
+func (s *Store) commit(g *group) {
+	g.results = make([]result, len(g.reqs))
+	cleared := s.takeCleared()
+	err := s.db.Update(func(tx *bolt.Tx) error {
+		if err := deletePending(tx, cleared); err != nil {
+			return err
+		}
+		w := newWriter(tx)
+		for i, r := range g.reqs {
+			res, err := w.apply(r)
+			if err != nil {
+				return err
+			}
+			g.results[i] = res
+		}
+		if err := w.flush(); err != nil {
+			return err
+		}
+		var err error
+		g.events, g.merchants, err = w.docs()
+		g.pending = w.pendingKeys
+		return err
+	})
+	if err != nil {
+		// Rolled back: the markers are still there, clear them next time.
+		s.requeueCleared(cleared)
+		g.err = fmt.Errorf("embedded: commit: %w", err)
+	}
+}
+
+// writer applies requests inside one bbolt write transaction.
+type writer struct {
+	tx                         *bolt.Tx
+	timeline, evIdx, pend, prf *bolt.Bucket
+
+	profiles    map[string]*profileState // merchants touched by the group
+	eventKeys   map[string][]byte        // event key -> timeline key, to index
+	refresh     map[string]bool          // merchants whose every event is re-indexed
+	pendingKeys [][]byte
+}
+
+type profileState struct {
+	enc     []byte // current encoding (nil: no profile yet)
+	before  *merchantDoc
+	dirty   bool // enc must be written
+	reindex bool // index the merchant doc even if unchanged (redelivery)
+}
+
+func newWriter(tx *bolt.Tx) *writer {
+	return &writer{
+		tx:       tx,
+		timeline: tx.Bucket(bucketTimeline), evIdx: tx.Bucket(bucketEvents),
+		pend: tx.Bucket(bucketPending), prf: tx.Bucket(bucketProfiles),
+		profiles:  map[string]*profileState{},
+		eventKeys: map[string][]byte{},
+		refresh:   map[string]bool{},
+	}
+}
+
+// profile returns the group's state of a merchant's profile, loading it on first use.
+func (w *writer) profile(uscc string) (*profileState, error) {
+	if ps, ok := w.profiles[uscc]; ok {
+		return ps, nil
+	}
+	ps := &profileState{}
+	if v := w.prf.Get([]byte(uscc)); v != nil {
+		ps.enc = bytes.Clone(v)
+		p, err := decodeProfile(ps.enc)
+		if err != nil {
+			return nil, err
+		}
+		ps.before = newMerchantDoc(&p)
+	}
+	w.profiles[uscc] = ps
+	return ps, nil
+}
+
+func decodeProfile(v []byte) (projections.MerchantProfile, error) {
+	var p projections.MerchantProfile
+	if err := json.Unmarshal(v, &p); err != nil {
+		return p, fmt.Errorf("%w: profile: %v", errCorrupt, err)
+	}
+	return p, nil
+}
+
+// apply handles one request. A returned error fails the whole transaction (the store itself
+// is failing); problems of the request alone are reported in its result.
+func (w *writer) apply(r *request) (result, error) {
+	ev := r.entry.Event
+	if err := checkEntry(r.entry); err != nil {
+		return result{err: err}, nil
+	}
+	key := []byte(ev.Key())
+	if rec := w.evIdx.Get(key); rec != nil {
+		pos, tlKey, err := decodeEventRecord(rec)
+		if err != nil {
+			return result{}, err
+		}
+		if pos != r.pos {
+			return result{}, nil // a duplicate: changes nothing
+		}
+		// A redelivery: the event is recorded; write its documents again.
+		flags := byte(0)
+		if v := w.pend.Get(key); len(v) > 0 {
+			flags = v[0]
+		}
+		if err := w.markPending(key, flags); err != nil {
+			return result{}, err
+		}
+		w.eventKeys[string(key)] = bytes.Clone(tlKey)
+		if ev.Subject != "" {
+			ps, err := w.profile(ev.Subject)
+			if err != nil {
+				return result{}, err
+			}
+			ps.reindex = true
+			if flags&pendingRefresh != 0 {
+				w.refresh[ev.Subject] = true
+			}
+		}
+		return result{}, nil
+	}
+
+	value, err := encodeTimeline(r.entry)
+	if err != nil {
+		return result{err: fmt.Errorf("embedded: encode entry: %w", err)}, nil
+	}
+	flags := byte(0)
+	if ev.Subject != "" {
+		ps, err := w.profile(ev.Subject)
+		if err != nil {
+			return result{}, err
+		}
+		enc, changed, err := foldInto(ps.enc, r, ev.Subject)
+		if err != nil {
+			return result{err: err}, nil // the fold failed: nothing of this request is written
+		}
+		if changed {
+			flags |= pendingRefresh
+			w.refresh[ev.Subject] = true
+		}
+		ps.enc, ps.dirty = enc, true
+	}
+	tlKey := timelineKey(ev.Subject, ev.Time, ev.Key())
+	if err := w.timeline.Put(tlKey, value); err != nil {
+		return result{}, err
+	}
+	if err := w.evIdx.Put(key, encodeEventRecord(r.pos, tlKey)); err != nil {
+		return result{}, err
+	}
+	if err := w.markPending(key, flags); err != nil {
+		return result{}, err
+	}
+	w.eventKeys[string(key)] = tlKey
+	return result{applied: true}, nil
+}
+
+func (w *writer) markPending(key []byte, flags byte) error {
+	w.pendingKeys = append(w.pendingKeys, key)
+	return w.pend.Put(key, []byte{flags})
+}
+
+// foldInto decodes the profile encoded in enc (or starts one), folds the request's event into
+// it and returns the new encoding. changed reports whether what the merchant's event documents
+// carry (name, township) changed. A panicking fold is an error of this request alone.
+func foldInto(enc []byte, r *request, uscc string) (out []byte, changed bool, err error) {
+	var p projections.MerchantProfile
+	if enc != nil {
+		if p, err = decodeProfile(enc); err != nil {
+			return nil, false, err
+		}
+	} else {
+		p.USCC = uscc
+	}
+	name, township := p.Name, p.Township
+	defer func() {
+		if v := recover(); v != nil {
+			out, changed, err = nil, false, fmt.Errorf("embedded: fold panicked on %s: %v", r.entry.Event.Key(), v)
+		}
+	}()
+	r.fold(&p, r.entry.Event)
+	p.USCC = uscc
+	p.LastPosition = r.pos
+	out, err = json.Marshal(&p)
+	if err != nil {
+		return nil, false, fmt.Errorf("embedded: encode profile: %w", err)
+	}
+	return out, p.Name != name || p.Township != township, nil
+}
+
+// flush writes the profiles the group changed.
+func (w *writer) flush() error {
+	for uscc, ps := range w.profiles {
+		if ps.dirty {
+			if err := w.prf.Put([]byte(uscc), ps.enc); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// docs builds the group's search documents from the state the transaction leaves: events carry
+// their merchant's profile as of the end of the group.
+func (w *writer) docs() (map[string]*eventDoc, map[string]*merchantDoc, error) {
+	b := newDocBuilder(w.tx)
+	for uscc := range w.refresh {
+		if err := b.addMerchantEvents(uscc); err != nil {
+			return nil, nil, err
+		}
+	}
+	for key, tlKey := range w.eventKeys {
+		if err := b.addEvent(key, tlKey); err != nil {
+			return nil, nil, err
+		}
+	}
+	for uscc, ps := range w.profiles {
+		if !ps.dirty && !ps.reindex {
+			continue
+		}
+		p, ok, err := b.profile(uscc)
+		if err != nil {
+			return nil, nil, err
+		}
+		if !ok {
+			continue
+		}
+		d := newMerchantDoc(p)
+		if ps.reindex || ps.before == nil || !d.equal(ps.before) {
+			b.merchants[uscc] = d
+		}
+	}
+	return b.events, b.merchants, nil
+}
+
+// docBuilder builds search documents from a bbolt transaction.
+type docBuilder struct {
+	timeline, evIdx, prf *bolt.Bucket
+	profiles             map[string]*projections.MerchantProfile // nil value: no profile
+	events               map[string]*eventDoc
+	merchants            map[string]*merchantDoc
+}
+
+func newDocBuilder(tx *bolt.Tx) *docBuilder {
+	return &docBuilder{
+		timeline: tx.Bucket(bucketTimeline), evIdx: tx.Bucket(bucketEvents), prf: tx.Bucket(bucketProfiles),
+		profiles:  map[string]*projections.MerchantProfile{},
+		events:    map[string]*eventDoc{},
+		merchants: map[string]*merchantDoc{},
+	}
+}
+
+func (b *docBuilder) profile(uscc string) (*projections.MerchantProfile, bool, error) {
+	if p, ok := b.profiles[uscc]; ok {
+		return p, p != nil, nil
+	}
+	v := b.prf.Get([]byte(uscc))
+	if v == nil {
+		b.profiles[uscc] = nil
+		return nil, false, nil
+	}
+	p, err := decodeProfile(v)
+	if err != nil {
+		return nil, false, err
+	}
+	b.profiles[uscc] = &p
+	return &p, true, nil
+}
+
+func (b *docBuilder) addEntry(key string, value []byte) error {
+	if _, done := b.events[key]; done {
+		return nil
+	}
+	e, err := decodeTimeline(value)
+	if err != nil {
+		return err
+	}
+	var p *projections.MerchantProfile
+	if e.Event.Subject != "" {
+		if p, _, err = b.profile(e.Event.Subject); err != nil {
+			return err
+		}
+	}
+	b.events[key] = newEventDoc(e.Event, p)
+	return nil
+}
+
+func (b *docBuilder) addEvent(key string, tlKey []byte) error {
+	v := b.timeline.Get(tlKey)
+	if v == nil {
+		return fmt.Errorf("%w: event %q has no timeline entry", errCorrupt, key)
+	}
+	return b.addEntry(key, v)
+}
+
+func (b *docBuilder) addMerchantEvents(uscc string) error {
+	prefix := merchantPrefix(uscc)
+	c := b.timeline.Cursor()
+	for k, v := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, v = c.Next() {
+		_, key, ok := splitTimelineKey(prefix, k)
+		if !ok {
+			return errCorrupt
+		}
+		if err := b.addEntry(key, v); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (b *docBuilder) addMerchant(uscc string) error {
+	p, ok, err := b.profile(uscc)
+	if err != nil || !ok {
+		return err
+	}
+	b.merchants[uscc] = newMerchantDoc(p)
+	return nil
+}
+
+// recover completes the search indexes at Open: everything, when an index was (re)created;
+// otherwise the events still marked pending.
+func (s *Store) recover(mCreated, eCreated bool) error {
+	if mCreated || eCreated {
+		if err := s.reindexAll(mCreated, eCreated); err != nil {
+			return err
+		}
+	} else if err := s.reindexPending(); err != nil {
+		return err
+	}
+	return s.db.Update(func(tx *bolt.Tx) error {
+		// Everything pending is indexed now (reindexAll covers it too).
+		if err := tx.DeleteBucket(bucketPending); err != nil {
+			return err
+		}
+		_, err := tx.CreateBucket(bucketPending)
+		return err
+	})
+}
+
+func (s *Store) reindexPending() error {
+	return s.db.View(func(tx *bolt.Tx) error {
+		b := newDocBuilder(tx)
+		pend := tx.Bucket(bucketPending)
+		err := pend.ForEach(func(k, v []byte) error {
+			rec := b.evIdx.Get(k)
+			if rec == nil {
+				return nil // a marker left by a rolled-back... cannot happen; nothing to index
+			}
+			_, tlKey, err := decodeEventRecord(rec)
+			if err != nil {
+				return err
+			}
+			if err := b.addEvent(string(k), tlKey); err != nil {
+				return err
+			}
+			uscc := b.events[string(k)].Merchant
+			if uscc == "" {
+				return nil
+			}
+			if len(v) > 0 && v[0]&pendingRefresh != 0 {
+				if err := b.addMerchantEvents(uscc); err != nil {
+					return err
+				}
+			}
+			return b.addMerchant(uscc)
+		})
+		if err != nil {
+			return err
+		}
+		return s.indexChunked(b.events, b.merchants)
+	})
+}
+
+// indexChunked writes documents in batches of Options.RecoveryBatch.
+func (s *Store) indexChunked(evDocs map[string]*eventDoc, mDocs map[string]*merchantDoc) error {
+	n := s.opts.RecoveryBatch
+	ev, m := map[string]*eventDoc{}, map[string]*merchantDoc{}
+	flush := func() error {
+		err := s.index(ev, m)
+		clear(ev)
+		clear(m)
+		return err
+	}
+	for k, d := range evDocs {
+		ev[k] = d
+		if len(ev) >= n {
+			if err := flush(); err != nil {
+				return err
+			}
+		}
+	}
+	for k, d := range mDocs {
+		m[k] = d
+		if len(m) >= n {
+			if err := flush(); err != nil {
+				return err
+			}
+		}
+	}
+	return flush()
+}
+
+// reindexAll rebuilds the (re)created indexes from views.db, streaming in chunks.
+func (s *Store) reindexAll(merchants, evs bool) error {
+	return s.db.View(func(tx *bolt.Tx) error {
+		n := s.opts.RecoveryBatch
+		if evs {
+			b := newDocBuilder(tx)
+			c := b.timeline.Cursor()
+			var prefixUSCC string
+			for k, v := c.First(); k != nil; k, v = c.Next() {
+				i := bytes.IndexByte(k, 0)
+				if i < 0 {
+					return errCorrupt
+				}
+				uscc := string(k[:i])
+				if uscc != prefixUSCC {
+					clear(b.profiles) // one merchant at a time: keeps memory flat
+					prefixUSCC = uscc
+				}
+				_, key, ok := splitTimelineKey(k[:i+1], k)
+				if !ok {
+					return errCorrupt
+				}
+				if err := b.addEntry(key, v); err != nil {
+					return err
+				}
+				if len(b.events) >= n {
+					if err := s.index(b.events, nil); err != nil {
+						return err
+					}
+					clear(b.events)
+				}
+			}
+			if err := s.index(b.events, nil); err != nil {
+				return err
+			}
+		}
+		if merchants {
+			m := map[string]*merchantDoc{}
+			err := tx.Bucket(bucketProfiles).ForEach(func(k, v []byte) error {
+				p, err := decodeProfile(v)
+				if err != nil {
+					return err
+				}
+				m[string(k)] = newMerchantDoc(&p)
+				if len(m) >= n {
+					err = s.index(nil, m)
+					clear(m)
+				}
+				return err
+			})
+			if err != nil {
+				return err
+			}
+			return s.index(nil, m)
+		}
+		return nil
+	})
+}

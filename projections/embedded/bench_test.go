@@ -321,7 +321,7 @@ func BenchmarkSearch(b *testing.B) {
 		}},
 		{"merchants/two-words+township", func(rng *rand.Rand) (int, error) {
 			r, err := s.SearchMerchants(ctx, projections.MerchantQuery{
-				Q: benchPrefixes[rng.IntN(len(benchPrefixes))] + " " + benchKinds[rng.IntN(len(benchKinds))],
+				Q:        benchPrefixes[rng.IntN(len(benchPrefixes))] + " " + benchKinds[rng.IntN(len(benchKinds))],
 				Township: benchTownships[rng.IntN(len(benchTownships))]})
 			return r.Total, err
 		}},

@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -269,8 +270,24 @@ func TestRebuildEqualsLiveAfterReopen(t *testing.T) {
 	assertSameAs(t, s, rebuilt(t, log))
 }
 
-// rebuilt returns the snapshot of a store built by replaying log in order.
+var rebuiltFixture struct {
+	sync.Mutex
+	snap string
+}
+
+// rebuilt returns the snapshot of a store built by replaying log (the fixture) in order, once
+// per test binary.
 func rebuilt(t *testing.T, log []storetest.LogEntry) string {
+	t.Helper()
+	rebuiltFixture.Lock()
+	defer rebuiltFixture.Unlock()
+	if rebuiltFixture.snap == "" {
+		rebuiltFixture.snap = replay(t, log)
+	}
+	return rebuiltFixture.snap
+}
+
+func replay(t *testing.T, log []storetest.LogEntry) string {
 	t.Helper()
 	s := open(t, t.TempDir())
 	defer s.Close()

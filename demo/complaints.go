@@ -274,10 +274,6 @@ func (g *gen) emitComplaint(r *rng, c *complaintRec) {
 		}) {
 		return
 	}
-	g.complaints = append(g.complaints, c)
-	if c.m != nil {
-		c.m.complained++
-	}
 	if c.assignTo != "" {
 		if !g.emit(c.assignAt, c.recv, "asg", events.TypeComplaintAssigned, subject, nil, func() any {
 			return events.ComplaintAssigned{ComplaintID: c.id, ToBureau: c.assignTo, Deadline: c.deadline}

@@ -153,7 +153,7 @@ func (g *gen) newInspector(r *rng, bureau string) *inspector {
 			in.cpool = append(in.cpool, pool)
 		}
 	}
-	in.weekdays = newDayPicker(g.w, gCatering, true)
+	in.weekdays = newDayPicker(g.w, gAny, true)
 	return in
 }
 
@@ -295,7 +295,7 @@ func (g *gen) samplings(n int) {
 		}
 	}
 	sw := newWeighted(ws)
-	wd := newDayPicker(g.w, gCatering, true)
+	wd := newDayPicker(g.w, gAny, true)
 	for made, tries := 0, 0; made < n && tries < 10*n+100 && len(srcs) > 0; tries++ {
 		s := srcs[sw.pick(r)]
 		m := pick(r, s.pool)
@@ -368,7 +368,7 @@ func (g *gen) patrols(n int) {
 	if len(street) == 0 || len(fume) == 0 {
 		return
 	}
-	wd := newDayPicker(g.w, gCatering, true)
+	wd := newDayPicker(g.w, gAny, true)
 	for i := 0; i < n; i++ {
 		t := workTime(r, wd.pick(r))
 		if r.chance(.7) {

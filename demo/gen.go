@@ -22,10 +22,9 @@ type merchant struct {
 	active   time.Time // other events about it come after this
 	closed   time.Time // when it stopped trading (zero: it trades on)
 
-	listed     map[string]*listingRec // by list
-	certs      []*certRec
-	penalties  []*penaltyRec
-	complained int
+	listed    map[string]*listingRec // by list
+	certs     []*certRec
+	penalties []*penaltyRec
 }
 
 // trades reports whether events about m may happen at t.
@@ -71,19 +70,15 @@ func (nb *numberer) next(key string, year int) int {
 }
 
 type gen struct {
-	cfg     Config
-	w       window
-	ms      []*merchant
-	byCode  map[string][]*merchant
-	byGroup [numGroups][]*merchant
-	drafts  []*draft
-	scale   float64 // size of the scenario's stories relative to the default dataset
-	loadEnd time.Time
+	cfg    Config
+	w      window
+	ms     []*merchant
+	byCode map[string][]*merchant
+	drafts []*draft
+	scale  float64 // size of the scenario's stories relative to the default dataset
 
-	complaints []*complaintRec
-	penalties  []*penaltyRec
-	listings   []*listingRec
-	certs      []*certRec
+	penalties []*penaltyRec
+	certs     []*certRec
 }
 
 func (g *gen) rng(stream string) *rng { return newRNG(g.cfg.Seed, stream) }
@@ -194,7 +189,7 @@ func (g *gen) register() {
 			preexisting++
 		}
 	}
-	g.loadEnd = loadStart.Add(time.Duration(preexisting) * time.Second)
+	loadEnd := loadStart.Add(time.Duration(preexisting) * time.Second)
 	i := 0
 	for k, s := range specs {
 		m := &merchant{
@@ -210,7 +205,7 @@ func (g *gen) register() {
 		}
 		if s.registered.Before(g.w.start) {
 			m.regEvent = loadStart.Add(time.Duration(i) * time.Second)
-			m.active = g.loadEnd.Add(time.Hour)
+			m.active = loadEnd.Add(time.Hour)
 			i++
 		} else {
 			m.regEvent = s.registered.Add(time.Duration(10+r.intn(110)) * time.Minute)
@@ -218,7 +213,6 @@ func (g *gen) register() {
 		}
 		g.ms = append(g.ms, m)
 		g.byCode[m.Industry] = append(g.byCode[m.Industry], m)
-		g.byGroup[m.ind.group] = append(g.byGroup[m.ind.group], m)
 		data := events.MerchantRegistered{
 			Name: m.Name, Township: m.Township, Industry: m.Industry, Address: m.Address, RegisteredAt: m.RegisteredAt,
 		}

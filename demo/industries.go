@@ -24,6 +24,8 @@ const (
 	gHomeService                // 家政、婚庆、摄影、家电维修、托育
 	gClinic                     // 诊所
 	numGroups
+
+	gAny = numGroups // no trade in particular: only the seasons every trade shares
 )
 
 // industry is a GB/T 4754-2017 class (小类) the generator uses, with how merchants of it are named

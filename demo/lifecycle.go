@@ -24,8 +24,8 @@ func (g *gen) years() []int {
 	return ys
 }
 
-// choose n distinct merchants from pool (forced ones first), keeping pool order for the rest.
-func sample(r *rng, pool []*merchant, n int, forced []*merchant) []*merchant {
+// drawDistinct draws n distinct merchants from pool, the forced ones first.
+func drawDistinct(r *rng, pool []*merchant, n int, forced []*merchant) []*merchant {
 	out := make([]*merchant, 0, n)
 	seen := map[*merchant]bool{}
 	for _, m := range forced {
@@ -69,7 +69,7 @@ func (g *gen) batch(r *rng, day time.Time, scheme, bureau, prefix string, pool [
 			fs = append(fs, m)
 		}
 	}
-	for i, m := range sample(r, ok, n, fs) {
+	for i, m := range drawDistinct(r, ok, n, fs) {
 		g.grant(m, scheme, bureau, prefix, t0.Add(time.Duration(i*7)*time.Second), level(), years)
 	}
 }
@@ -135,10 +135,10 @@ func (g *gen) certifications() {
 	}
 	// Organic certificates and licences to use the 广元黄茶 geographical-indication mark come one by one.
 	wd := newDayPicker(g.w, gAgri, true)
-	for _, m := range sample(r, agri, n(.3, len(agri)), nil) {
+	for _, m := range drawDistinct(r, agri, n(.3, len(agri)), nil) {
 		g.grant(m, schemeOrganic, "agriculture", "LZYJ", workTime(r, wd.pick(r)), "", 1)
 	}
-	for _, m := range sample(r, tea, n(.6, len(tea)), nil) {
+	for _, m := range drawDistinct(r, tea, n(.6, len(tea)), nil) {
 		g.grant(m, schemeGeoMark, "amr", "GYHC", workTime(r, wd.pick(r)), "", 3)
 	}
 }
@@ -168,7 +168,7 @@ func (g *gen) creditListings() {
 			}
 		}
 	}
-	wd := newDayPicker(g.w, gCatering, true)
+	wd := newDayPicker(g.w, gAny, true)
 	for _, k := range []struct {
 		share      float64
 		reason     string

@@ -100,7 +100,6 @@ func (g *gen) list(m *merchant, list string, t time.Time, reason func() string) 
 		return nil
 	}
 	m.listed[list] = l
-	g.listings = append(g.listings, l)
 	return l
 }
 

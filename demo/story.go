@@ -59,6 +59,10 @@ func (g *gen) gymClosure() {
 		c := g.newComplaint(r, m, gymSignsSpec, recv, channelOf(r, recv), t)
 		g.plan(r, c)
 		c.penalty = "" // one case covers the closure
+		if !c.closeAt.IsZero() && c.closeAt.After(d) { // still open when the gym closes: it joins the case
+			c.outcome, c.compensation = "referred_to_case", 0
+			c.satisfaction = satisfactionFor(r, c.outcome)
+		}
 		g.emitComplaint(r, c)
 	}
 	// The morning it closes.
@@ -288,7 +292,7 @@ func (g *gen) nationalDay() {
 				"索要消费凭证；遇到价格欺诈等问题，可拨打12345或向区旅游局现场投诉点反映。"
 		}, true)
 		// after the holidays: the tourism bureau's checks, a fine for price fraud, the stars taken back
-		checked := sample(r, cands, min(len(cands), 8), []*merchant{star})
+		checked := drawDistinct(r, cands, min(len(cands), 8), []*merchant{star})
 		for i, m := range checked {
 			t := workTime(r, nextWorkday(oct1.AddDate(0, 0, 8+i)))
 			switch {

@@ -58,8 +58,9 @@ func (g *gen) gymClosure() {
 		recv := choose(r, []choice[string]{{60, "hotline-12315"}, {40, "hotline-12345"}})
 		c := g.newComplaint(r, m, gymSignsSpec, recv, channelOf(r, recv), t)
 		g.plan(r, c)
-		c.penalty = ""                                 // one case covers the closure
-		if !c.closeAt.IsZero() && c.closeAt.After(d) { // still open when the gym closes: it joins the case
+		// One case covers the closure; what is still open when the gym closes joins it.
+		c.penalty = ""
+		if !c.closeAt.IsZero() && c.closeAt.After(d) {
 			c.outcome, c.compensation = "referred_to_case", 0
 			c.satisfaction = satisfactionFor(r, c.outcome)
 		}

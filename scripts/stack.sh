@@ -19,8 +19,9 @@
 #   KAFKA_PORT (9092), KAFKA_CONTROLLER_PORT (KAFKA_PORT+1), KAFKA_VERSION (4.1.2),
 #   KAFKA_HEAP (512m), ES_PORT (9200), ES_TRANSPORT_PORT (9300), ES_VERSION (8.19.7),
 #   ES_HEAP (512m), ES_JAVA_HOME (a JDK 21 or 17 found under /usr/lib/jvm), ES_USER (fangxin-es),
-#   STACK_START_TIMEOUT seconds (180), STACK_SKIP_KCAT=1 to skip the apt step,
-#   STACK_STATE (data, logs, PIDs; $REPO/.stack): a second stack on other ports needs its own.
+#   STACK_START_TIMEOUT seconds (300), STACK_SKIP_KCAT=1 to skip the apt step,
+#   STACK_STATE (data, logs, PIDs; $REPO/.stack): a second stack on other ports needs its own,
+#   STACK_MAVEN_REPO (the Maven local repository; $REPO/.cache/stack/m2).
 set -euo pipefail
 
 REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -39,7 +40,7 @@ ES_PORT="${ES_PORT:-9200}"
 ES_TRANSPORT_PORT="${ES_TRANSPORT_PORT:-9300}"
 ES_HEAP="${ES_HEAP:-512m}"
 ES_USER="${ES_USER:-fangxin-es}"
-START_TIMEOUT="${STACK_START_TIMEOUT:-180}"
+START_TIMEOUT="${STACK_START_TIMEOUT:-300}"
 
 KAFKA_COORD="org.apache.kafka:kafka_2.13:$KAFKA_VERSION"
 LOG4J_COORD="org.apache.logging.log4j:log4j-slf4j-impl:$LOG4J_VERSION"
@@ -47,9 +48,30 @@ ES_COORD="org.elasticsearch.distribution.integ-test-zip:elasticsearch:$ES_VERSIO
 
 KAFKA_HOME="$CACHE/kafka_2.13-$KAFKA_VERSION"
 ES_HOME="$CACHE/elasticsearch-$ES_VERSION"
-M2="$CACHE/m2"
+M2="${STACK_MAVEN_REPO:-$CACHE/m2}"
 KAFKA_STATE="$STATE/kafka"
 ES_STATE="$STATE/es"
+
+# Elasticsearch runs as ES_USER, which must reach its distribution and its state through every
+# parent folder. When one sits under a folder others may not enter (a clone under /root, say),
+# it runs from /var/lib/fangxin-stack instead: a copy of the distribution, and the state.
+searchable() { # searchable PATH: every existing folder on the way is enterable by others
+	local d="$1"
+	while [[ "$d" != / && "$d" != . ]]; do
+		if [[ -e "$d" ]]; then
+			[[ "$(stat -L -c %A "$d")" == ?????????[xt] ]] || return 1
+		fi
+		d="$(dirname "$d")"
+	done
+}
+ALT_ROOT=/var/lib/fangxin-stack
+ES_RUN_HOME="$ES_HOME"
+if ! searchable "$ES_HOME"; then
+	ES_RUN_HOME="$ALT_ROOT/dist/elasticsearch-$ES_VERSION"
+fi
+if ! searchable "$ES_STATE"; then
+	ES_STATE="$ALT_ROOT/state-$(printf %s "$STATE" | sha1sum | cut -c1-12)/es"
+fi
 
 log() { printf 'stack: %s\n' "$*" >&2; }
 die() { printf 'stack: error: %s\n' "$*" >&2; exit 1; }
@@ -311,6 +333,7 @@ es_user() {
 
 es_config() {
 	mkdir -p "$ES_STATE"/{config,data,logs,tmp,run}
+	if [[ "$ES_STATE" == "$ALT_ROOT"/* ]]; then chmod 755 "$ALT_ROOT" "$(dirname "$ES_STATE")"; fi
 	cp -r "$ES_HOME/config/." "$ES_STATE/config/"
 	cat >"$ES_STATE/config/elasticsearch.yml" <<EOF
 # Written by scripts/stack.sh at every start; edit the script, not this file.
@@ -350,15 +373,21 @@ es_up() {
 	jh="$(es_java_home)"
 	es_user
 	es_config
-	# The user must be able to reach the distribution and its state through every parent folder.
-	runuser -u "$ES_USER" -- test -r "$ES_HOME/lib" ||
-		die "$ES_USER cannot read $ES_HOME (a parent folder is not world-searchable)"
-	log "starting Elasticsearch $ES_VERSION on 127.0.0.1:$ES_PORT as $ES_USER (JDK $jh)"
+	if [[ "$ES_RUN_HOME" != "$ES_HOME" && ! -f "$ES_RUN_HOME/.complete" ]]; then
+		log "$ES_USER cannot enter $ES_HOME: copying the distribution to $ES_RUN_HOME"
+		rm -rf "$ES_RUN_HOME"
+		mkdir -p "$(dirname "$ES_RUN_HOME")"
+		chmod 755 "$ALT_ROOT" "$(dirname "$ES_RUN_HOME")"
+		cp -a "$ES_HOME" "$ES_RUN_HOME"
+	fi
+	runuser -u "$ES_USER" -- test -r "$ES_RUN_HOME/lib" ||
+		die "$ES_USER cannot read $ES_RUN_HOME (a parent folder is not enterable by others)"
+	log "starting Elasticsearch $ES_VERSION on 127.0.0.1:$ES_PORT as $ES_USER (JDK $jh, state in $ES_STATE)"
 	rm -f "$pidf"
 	# -d detaches once the node has started; the node writes its own PID file.
 	if ! runuser -u "$ES_USER" -- env ES_JAVA_HOME="$jh" ES_PATH_CONF="$ES_STATE/config" \
 		ES_TMPDIR="$ES_STATE/tmp" ES_JAVA_OPTS="-Xms$ES_HEAP -Xmx$ES_HEAP" \
-		"$ES_HOME/bin/elasticsearch" -d -p "$pidf" >"$ES_STATE/logs/stdout.log" 2>&1 </dev/null; then
+		"$ES_RUN_HOME/bin/elasticsearch" -d -p "$pidf" >"$ES_STATE/logs/stdout.log" 2>&1 </dev/null; then
 		tail -n 30 "$ES_STATE/logs/stdout.log" >&2 || true
 		die "Elasticsearch did not start; logs in $ES_STATE/logs"
 	fi
@@ -494,6 +523,7 @@ cmd_reset() {
 	if ((WANT_KAFKA && WANT_ES)); then
 		log "deleting $STATE"
 		rm -rf "$STATE"
+		if [[ "$ES_STATE" == "$ALT_ROOT"/* ]]; then rm -rf "$(dirname "$ES_STATE")"; fi
 	elif ((WANT_KAFKA)); then
 		log "deleting $KAFKA_STATE"
 		rm -rf "$KAFKA_STATE"

@@ -143,10 +143,12 @@ func (c SubscriberConfig) Validate() error {
 // views deduplicate on the event key and use the position as external version).
 //
 // Offsets are committed every CommitInterval and when a partition is given up, only up to the
-// highest offset acknowledged together with every offset before it. When a rebalance moves
-// partitions, the member stops handing out messages of its current assignment, commits what
-// was acknowledged, and drops the rest: acks that arrive after that are ignored, the message
-// contexts are canceled, and the partition's next owner delivers those messages again.
+// highest offset acknowledged together with every offset before it. At a rebalance (kafka-go's
+// groups rebalance eagerly: every member gives up its whole assignment and gets a new one) the
+// member stops handing out messages, cancels the contexts of those it handed out, commits what
+// was acknowledged by then and drops the rest: acks that arrive after that are ignored, and the
+// partition's next owner, this member or another, delivers those messages again. A handler
+// should stop work whose message context is canceled; finishing it is harmless.
 //
 // Every message carries eventlog.MetaPosition (partition and offset), the record's headers
 // as metadata, and eventlog.MetaPartitionKey when the record has a key. Subscribe and Close

@@ -13,6 +13,7 @@
 #      cases (distributed, monitoring, embedded, and refused configurations), each object
 #      strictly decoded into its Kubernetes Go type and the wiring checked (selectors, refs,
 #      ports, probes, the binary's settings)
+#   7. YAML syntax (and no duplicate keys) of every chart file that is not a template
 #
 # Debian has no helm package, so steps 3-6 use charts/tools/chartcheck, a small Go program
 # (its own module) built on helm.sh/helm/v3 from the Go module proxy. First run: apt installs
@@ -122,13 +123,10 @@ fi
 step "helm lint and render"
 "$CC" render "$CHART" || fail "chart"
 
-# -- YAML syntax of every chart file that is not a template ---------------------------------
+# -- YAML syntax of every chart file that is not a template --------------------------------
 step "YAML syntax"
-while IFS= read -r f; do
-  python3 -c 'import sys, yaml; list(yaml.safe_load_all(open(sys.argv[1])))' "$f" 2>/dev/null \
-    || { python3 -c 'import yaml' 2>/dev/null || break; fail "YAML: $f"; }
-done < <(find "$CHART" -path "$CHART/templates" -prune -o \( -name '*.yaml' -o -name '*.yml' \) -print)
-echo "ok"
+mapfile -t yamls < <(find "$CHART" -path "$CHART/templates" -prune -o \( -name '*.yaml' -o -name '*.yml' \) -print | sort)
+"$CC" yaml "${yamls[@]}" || fail "YAML syntax"
 
 printf '\n'
 if [ ${#failures[@]} -gt 0 ]; then

@@ -121,7 +121,7 @@ func TestBureausPushAndTheJointMeetingReads(t *testing.T) {
 		t.Fatalf("profile = %+v", p)
 	}
 	hist := amr.fullHistory(shop)
-	if len(hist) != 5 || hist[0].ID != "c-2" || hist[len(hist)-1].Type != events.TypeMerchantRegistered {
+	if len(hist) != 5 || hist[0].ID != "c-bin" || hist[1].ID != "c-2" || hist[len(hist)-1].Type != events.TypeMerchantRegistered {
 		t.Fatalf("history newest first: got %d events, first %s", len(hist), hist[0].ID)
 	}
 	var filtered historyPage
@@ -156,7 +156,7 @@ func TestBureausPushAndTheJointMeetingReads(t *testing.T) {
 		{"malformed JSON", amrKey, "application/cloudevents+json", `{"specversion":`, 400, "body"},
 		{"wrong content type", amrKey, "text/plain", "hello", 415, "Content-Type"},
 		{"unknown type", amrKey, "application/cloudevents+json", strings.Replace(string(body), "merchant.registered", "merchant.exploded", 1), 422, "type"},
-		{"invalid code", amrKey, "application/cloudevents+json", strings.Replace(string(body), shop, shop[:17]+"0", 1), 422, "subject"},
+		{"invalid code", amrKey, "application/cloudevents+json", strings.Replace(string(body), shop, shop[:17]+map[bool]string{true: "1", false: "0"}[shop[17] == '0'], 1), 422, "subject"},
 		{"foreign source", hotlineKey, "application/cloudevents+json", string(body), 403, "source"},
 		{"huge body", amrKey, "application/cloudevents+json", `{"data":"` + huge + `"}`, 413, "body"},
 	}

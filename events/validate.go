@@ -91,8 +91,9 @@ func validate(ev Event, caller string, hub bool) []Problem {
 		if p, bad := usccProblem(ev.Subject); bad {
 			add(p)
 		}
-	case ev.Type == TypeIncidentDetected:
-		// An incident may concern a township or an industry rather than one merchant.
+	case ev.Type == TypeIncidentDetected || ev.Type == TypeWarningIssued:
+		// An incident or a consumer warning (消费警示) may concern a township, an industry or the
+		// whole district rather than one merchant.
 	case ev.Type == TypeComplaintReceived && hasUnlinkedMerchant(ev.Data):
 		// 12345 calls name a shop and a street: the hub links them to a merchant when it can.
 	case ev.Type == TypeComplaintReceived:

@@ -67,10 +67,7 @@ func (s *Server) postEvents(w http.ResponseWriter, r *http.Request) {
 	var accepted []events.Event
 	for i, it := range items {
 		res := EventResult{Index: i, ID: it.Event.ID, Source: it.Event.Source}
-		problems := it.Problems
-		if len(problems) == 0 {
-			problems = events.Validate(it.Event, caller.Bureau)
-		}
+		problems := it.Validate(caller.Bureau)
 		if len(problems) > 0 {
 			res.Status = statusFor(problems)
 			res.Errors = fieldErrors(problems)

@@ -72,7 +72,11 @@ func Handle(ctx context.Context, store Store, msg *message.Message) error {
 	if err != nil {
 		return &PermanentError{err}
 	}
-	if problems := events.Validate(ev, ""); len(problems) > 0 {
+	validate := func(ev events.Event) []events.Problem { return events.Validate(ev, "") }
+	if ev.Source == events.HubSource {
+		validate = events.ValidateHub
+	}
+	if problems := validate(ev); len(problems) > 0 {
 		return &PermanentError{fmt.Errorf("event %s does not validate: %s: %s", ev.Key(), problems[0].Field, problems[0].DetailEN)}
 	}
 	pos, ok := eventlog.PositionOf(msg)

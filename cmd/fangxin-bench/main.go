@@ -1,0 +1,611 @@
+// Command fangxin-bench measures the embedded hub end to end against bare baselines run in the
+// same process, and prints the figures as Markdown (docs/performance.md records them).
+//
+//	go run ./cmd/fangxin-bench -events 1000000
+//
+// Baselines: the bare log append rate (boltlog Publisher, batches of 500) and the bare read-model
+// write rate (embedded Store.Apply from 256 goroutines) for the same events. The hub runs as the
+// built binary (FANGXIN_BIN) in its own process so its peak memory is its own.
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"runtime"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"time"
+
+	"github.com/ThreeDotsLabs/watermill/message"
+
+	"github.com/lizhou/fangxin/demo"
+	"github.com/lizhou/fangxin/eventlog"
+	"github.com/lizhou/fangxin/eventlog/boltlog"
+	"github.com/lizhou/fangxin/events"
+	"github.com/lizhou/fangxin/projections"
+	"github.com/lizhou/fangxin/projections/embedded"
+)
+
+var (
+	nEvents  = flag.Int("events", 1_000_000, "events to load")
+	batch    = flag.Int("batch", 500, "events per push in the ingest phase")
+	clients  = flag.Int("clients", 4, "concurrent pushing clients")
+	queries  = flag.Int("queries", 2000, "history and search queries to time")
+	stepSecs = flag.Int("step", 8, "seconds per steady-rate step of the freshness search")
+	bin      = flag.String("bin", os.Getenv("FANGXIN_BIN"), "the fangxin binary")
+)
+
+func main() { os.Exit(run()) }
+
+func run() int {
+	flag.Parse()
+	if *bin == "" {
+		fmt.Fprintln(os.Stderr, "set -bin or FANGXIN_BIN to the built fangxin binary (make bench does)")
+		return 2
+	}
+	work, err := os.MkdirTemp("", "fangxin-bench")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	defer os.RemoveAll(work)
+	if err := bench(work); err != nil {
+		fmt.Fprintln(os.Stderr, "bench:", err)
+		return 1
+	}
+	return 0
+}
+
+type report struct{ rows [][3]string }
+
+func (r *report) add(what, value, note string) {
+	r.rows = append(r.rows, [3]string{what, value, note})
+	fmt.Fprintf(os.Stderr, "  %-58s %s %s\n", what, value, note)
+}
+
+func (r *report) print() {
+	fmt.Println("| measure | value | note |")
+	fmt.Println("|---|---|---|")
+	for _, row := range r.rows {
+		fmt.Printf("| %s | %s | %s |\n", row[0], row[1], row[2])
+	}
+}
+
+func dataset(n int) []events.Event {
+	merchants := n / 10
+	if merchants < 200 {
+		merchants = 200
+	}
+	if merchants > 50000 {
+		merchants = 50000
+	}
+	return demo.Generate(demo.Config{Merchants: merchants, Events: n}).Events
+}
+
+func bench(work string) error {
+	r := &report{}
+	t0 := time.Now()
+	evs := dataset(*nEvents)
+	fmt.Fprintf(os.Stderr, "generated %d events in %s\n", len(evs), time.Since(t0).Round(time.Millisecond))
+	r.add("events", strconv.Itoa(len(evs)), fmt.Sprintf("demo generator, %d CPUs, %s", runtime.NumCPU(), runtime.Version()))
+
+	appendRate, err := bareAppend(filepath.Join(work, "bare-log.db"), evs)
+	if err != nil {
+		return err
+	}
+	r.add("bare log append (boltlog, batches of 500)", rate(appendRate), "baseline")
+	writeRate, err := bareViews(filepath.Join(work, "bare-views"), evs)
+	if err != nil {
+		return err
+	}
+	r.add("bare read-model write (embedded Store.Apply, 256 writers)", rate(writeRate), "baseline")
+
+	dir := filepath.Join(work, "hub")
+	keys := map[string]string{}
+	for _, b := range events.Bureaus() {
+		k, err := exec.Command(*bin, "keys", "create", "--data-dir", dir, "--bureau", b.Code).Output()
+		if err != nil {
+			return err
+		}
+		keys[b.Code] = strings.TrimSpace(string(k))
+	}
+	h, err := start(dir)
+	if err != nil {
+		return err
+	}
+	c := &client{url: h.url, keys: keys}
+
+	// Ingest: every event through the gateway in batches, several clients.
+	ingStart := time.Now()
+	lat, err := c.pushAll(evs, *batch, *clients)
+	if err != nil {
+		return err
+	}
+	ingest := float64(len(evs)) / time.Since(ingStart).Seconds()
+	r.add(fmt.Sprintf("gateway ingest (batches of %d, %d clients)", *batch, *clients), rate(ingest),
+		fmt.Sprintf("%.0f%% of bare append (target ≥ 25%%)", 100*ingest/appendRate))
+	r.add("ack latency per batch p50 / p99", fmt.Sprintf("%s / %s", ms(pct(lat, 50)), ms(pct(lat, 99))), "")
+	if err := h.caughtUp(30 * time.Minute); err != nil {
+		return err
+	}
+	proj := float64(len(evs)) / time.Since(ingStart).Seconds()
+	r.add("projected (ingest start → views caught up)", rate(proj), "")
+
+	// Single-event ack latency at a light steady rate.
+	acks, err := c.paced(evs[:0], 200, 5*time.Second, nil)
+	if err != nil {
+		return err
+	}
+	r.add("ack latency, single events at 200/s, p50 / p99", fmt.Sprintf("%s / %s", ms(pct(acks, 50)), ms(pct(acks, 99))), "target p99 ≤ 50 ms")
+
+	// Queries with everything loaded.
+	usccs := merchantsOf(evs)
+	hist := c.timeQueries(*queries, func(i int) string {
+		return "/v1/merchants/" + usccs[rand.IntN(len(usccs))] + "/history?limit=50"
+	})
+	r.add(fmt.Sprintf("history page (50) p50 / p99, %d events loaded", len(evs)), fmt.Sprintf("%s / %s", ms(pct(hist, 50)), ms(pct(hist, 99))), "target p99 ≤ 20 ms")
+	words := []string{"火锅", "超市", "健身", "农家乐", "药房", "培训", "酒店", "水果"}
+	search := c.timeQueries(*queries/4, func(i int) string {
+		return "/v1/merchants?q=" + words[i%len(words)] + "&limit=20"
+	})
+	r.add("merchant search p50 / p99", fmt.Sprintf("%s / %s", ms(pct(search, 50)), ms(pct(search, 99))), "")
+	etext := c.timeQueries(*queries/4, func(i int) string {
+		return "/v1/events?q=" + []string{"预付卡", "退费", "食品安全", "价格"}[i%4] + "&limit=20"
+	})
+	r.add("event text search p50 / p99", fmt.Sprintf("%s / %s", ms(pct(etext, 50)), ms(pct(etext, 99))), "")
+
+	// Freshness: steady background load, probes timed from 202 to visible in history.
+	best := 0.0
+	for _, frac := range []float64{0.25, 0.5, 0.7, 0.85, 1.0} {
+		rps := frac * writeRate
+		fresh, err := c.freshness(usccs, rps, time.Duration(*stepSecs)*time.Second)
+		if err != nil {
+			return err
+		}
+		p50, p99 := pct(fresh, 50), pct(fresh, 99)
+		ok := p99 <= time.Second
+		r.add(fmt.Sprintf("freshness at %s (%.0f%% of bare write) p50 / p99", rate(rps), 100*frac), fmt.Sprintf("%s / %s", ms(p50), ms(p99)), map[bool]string{true: "≤ 1 s", false: "> 1 s"}[ok])
+		if !ok {
+			break
+		}
+		best = rps
+	}
+	r.add("highest steady rate with freshness p99 ≤ 1 s", rate(best), fmt.Sprintf("%.0f%% of bare write (target ≥ 70%%)", 100*best/writeRate))
+	if err := h.caughtUp(10 * time.Minute); err != nil {
+		return err
+	}
+	peak := h.stop()
+	r.add("hub peak memory (VmHWM)", fmt.Sprintf("%d MiB", peak>>20), "")
+
+	// Rebuild.
+	cmd := exec.Command(*bin, "rebuild", "--data-dir", dir, "--log-level", "warn")
+	var out bytes.Buffer
+	cmd.Stdout = &out
+	cmd.Stderr = os.Stderr
+	rs := time.Now()
+	if err := cmd.Run(); err != nil {
+		return fmt.Errorf("rebuild: %w", err)
+	}
+	took := time.Since(rs)
+	ru := cmd.ProcessState.SysUsage().(*syscall.Rusage)
+	r.add("rebuild (fangxin rebuild, whole log)", took.Round(time.Second).String(), strings.TrimSpace(out.String())+"; target 1M ≤ 5 min")
+	r.add("rebuild peak memory (maxrss)", fmt.Sprintf("%d MiB", ru.Maxrss>>10), "")
+	r.print()
+	return nil
+}
+
+func rate(v float64) string { return fmt.Sprintf("%.0f ev/s", v) }
+func ms(d time.Duration) string {
+	return fmt.Sprintf("%.1f ms", float64(d.Microseconds())/1000)
+}
+
+func pct(ds []time.Duration, p float64) time.Duration {
+	if len(ds) == 0 {
+		return 0
+	}
+	s := slices.Clone(ds)
+	slices.Sort(s)
+	i := int(float64(len(s)-1) * p / 100)
+	return s[i]
+}
+
+func merchantsOf(evs []events.Event) []string {
+	seen := map[string]bool{}
+	var out []string
+	for _, ev := range evs {
+		if ev.Subject != "" && !seen[ev.Subject] {
+			seen[ev.Subject] = true
+			out = append(out, ev.Subject)
+		}
+	}
+	return out
+}
+
+func bareAppend(path string, evs []events.Event) (float64, error) {
+	l, err := boltlog.Open(path, boltlog.Options{})
+	if err != nil {
+		return 0, err
+	}
+	defer l.Close()
+	pub := l.Publisher()
+	start := time.Now()
+	for i := 0; i < len(evs); i += 500 {
+		msgs := make([]*message.Message, 0, 500)
+		for _, ev := range evs[i:min(i+500, len(evs))] {
+			msgs = append(msgs, eventlog.ToMessage(ev))
+		}
+		if err := pub.Publish(eventlog.Topic, msgs...); err != nil {
+			return 0, err
+		}
+	}
+	return float64(len(evs)) / time.Since(start).Seconds(), nil
+}
+
+func bareViews(dir string, evs []events.Event) (float64, error) {
+	s, err := embedded.Open(dir, embedded.Options{})
+	if err != nil {
+		return 0, err
+	}
+	defer s.Close()
+	// One goroutine per merchant shard keeps per-merchant order, as the subscriber does.
+	const writers = 256
+	shards := make([][]int, writers)
+	for i, ev := range evs {
+		k := ev.PartitionKey()
+		h := 0
+		for j := 0; j < len(k); j++ {
+			h = h*31 + int(k[j])
+		}
+		if h < 0 {
+			h = -h
+		}
+		shards[h%writers] = append(shards[h%writers], i)
+	}
+	ctx := context.Background()
+	start := time.Now()
+	var wg sync.WaitGroup
+	var firstErr atomic.Value
+	for _, sh := range shards {
+		wg.Add(1)
+		go func(sh []int) {
+			defer wg.Done()
+			for _, i := range sh {
+				if _, err := s.Apply(ctx, projections.Redact(evs[i]), eventlog.Position{Offset: int64(i + 1)}, projections.FoldProfile); err != nil {
+					firstErr.CompareAndSwap(nil, err)
+					return
+				}
+			}
+		}(sh)
+	}
+	wg.Wait()
+	if err, _ := firstErr.Load().(error); err != nil {
+		return 0, err
+	}
+	return float64(len(evs)) / time.Since(start).Seconds(), nil
+}
+
+type hubProc struct {
+	cmd *exec.Cmd
+	url string
+}
+
+var urlRe = regexp.MustCompile(`http://(127\.0\.0\.1:\d+)/`)
+
+func start(dir string) (*hubProc, error) {
+	cmd := exec.Command(*bin, "serve", "--data-dir", dir, "--listen", "127.0.0.1:0", "--log-level", "warn")
+	cmd.Env = append(os.Environ(), "FANGXIN_KAFKA_BROKERS=", "FANGXIN_ELASTICSEARCH_URL=")
+	cmd.Stderr = os.Stderr
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		return nil, err
+	}
+	if err := cmd.Start(); err != nil {
+		return nil, err
+	}
+	sc := bufio.NewScanner(stdout)
+	for sc.Scan() {
+		if m := urlRe.FindStringSubmatch(sc.Text()); m != nil {
+			go io.Copy(io.Discard, stdout)
+			h := &hubProc{cmd: cmd, url: "http://" + m[1]}
+			for i := 0; i < 600; i++ {
+				if resp, err := http.Get(h.url + "/readyz"); err == nil {
+					resp.Body.Close()
+					if resp.StatusCode == 200 {
+						return h, nil
+					}
+				}
+				time.Sleep(50 * time.Millisecond)
+			}
+			return nil, fmt.Errorf("hub not ready")
+		}
+	}
+	return nil, fmt.Errorf("hub exited before listening")
+}
+
+func (h *hubProc) caughtUp(limit time.Duration) error {
+	re := regexp.MustCompile(`(?m)^fangxin_projector_lag_events (\S+)$`)
+	deadline := time.Now().Add(limit)
+	for time.Now().Before(deadline) {
+		if resp, err := http.Get(h.url + "/metrics"); err == nil {
+			b, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			if m := re.FindSubmatch(b); m != nil && string(m[1]) == "0" {
+				return nil
+			}
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	return fmt.Errorf("views did not catch up within %s", limit)
+}
+
+// stop ends the hub and returns its peak resident memory in bytes.
+func (h *hubProc) stop() int64 {
+	var peak int64
+	if b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", h.cmd.Process.Pid)); err == nil {
+		for _, line := range strings.Split(string(b), "\n") {
+			if f := strings.Fields(line); len(f) >= 2 && f[0] == "VmHWM:" {
+				kb, _ := strconv.ParseInt(f[1], 10, 64)
+				peak = kb << 10
+			}
+		}
+	}
+	_ = h.cmd.Process.Signal(syscall.SIGTERM)
+	_ = h.cmd.Wait()
+	return peak
+}
+
+type client struct {
+	url  string
+	keys map[string]string
+	seq  atomic.Int64
+}
+
+var httpc = &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 64}, Timeout: 30 * time.Second}
+
+func (c *client) post(bureau string, evs []events.Event) (time.Duration, error) {
+	body, err := json.Marshal(evs)
+	if err != nil {
+		return 0, err
+	}
+	req, _ := http.NewRequest("POST", c.url+"/v1/events", bytes.NewReader(body))
+	req.Header.Set("Content-Type", "application/cloudevents-batch+json")
+	req.Header.Set("Authorization", "Bearer "+c.keys[bureau])
+	start := time.Now()
+	resp, err := httpc.Do(req)
+	if err != nil {
+		return 0, err
+	}
+	b, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 202 {
+		return 0, fmt.Errorf("push: %d %s", resp.StatusCode, b[:min(len(b), 400)])
+	}
+	return time.Since(start), nil
+}
+
+// pushAll sends every event, grouped into batches of one bureau, from n clients.
+func (c *client) pushAll(evs []events.Event, size, n int) ([]time.Duration, error) {
+	byBureau := map[string][]events.Event{}
+	for _, ev := range evs {
+		byBureau[ev.Bureau()] = append(byBureau[ev.Bureau()], ev)
+	}
+	type job struct {
+		bureau string
+		evs    []events.Event
+	}
+	jobs := make(chan job)
+	go func() {
+		for b, list := range byBureau {
+			for i := 0; i < len(list); i += size {
+				jobs <- job{b, list[i:min(i+size, len(list))]}
+			}
+		}
+		close(jobs)
+	}()
+	var mu sync.Mutex
+	var lat []time.Duration
+	var firstErr error
+	var wg sync.WaitGroup
+	for i := 0; i < n; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for j := range jobs {
+				d, err := c.post(j.bureau, j.evs)
+				mu.Lock()
+				if err != nil && firstErr == nil {
+					firstErr = err
+				}
+				lat = append(lat, d)
+				mu.Unlock()
+			}
+		}()
+	}
+	wg.Wait()
+	return lat, firstErr
+}
+
+// fresh makes a new complaint for a merchant, unique per call.
+func (c *client) fresh(uscc string) events.Event {
+	n := c.seq.Add(1)
+	now := time.Now()
+	id := fmt.Sprintf("bench-%d-%d", now.UnixNano(), n)
+	data, _ := json.Marshal(map[string]any{"complaint_id": id, "channel": "12315", "category": "服务质量",
+		"summary": "基准测试投诉", "received_at": now.Format(time.RFC3339)})
+	return events.Event{SpecVersion: "1.0", ID: id, Source: "/bureaus/hotline-12315", Type: events.TypeComplaintReceived,
+		Subject: uscc, Time: now, DataContentType: "application/json", Data: data}
+}
+
+// paced pushes single fresh events at rps for d and returns their ack latencies; onAck, when set,
+// is called with each acknowledged event.
+func (c *client) paced(_ []events.Event, rps float64, d time.Duration, onAck func(events.Event, time.Time)) ([]time.Duration, error) {
+	usccs := []string{}
+	for i := 0; i < 64; i++ {
+		p := fmt.Sprintf("92510802MB%07d", i)
+		ch, _ := events.USCCCheckChar(p)
+		usccs = append(usccs, p+string(ch))
+	}
+	var mu sync.Mutex
+	var lat []time.Duration
+	var firstErr error
+	var wg sync.WaitGroup
+	interval := time.Duration(float64(time.Second) / rps)
+	tick := time.NewTicker(interval)
+	defer tick.Stop()
+	end := time.Now().Add(d)
+	sem := make(chan struct{}, 256)
+	for i := 0; time.Now().Before(end); i++ {
+		<-tick.C
+		ev := c.fresh(usccs[i%len(usccs)])
+		sem <- struct{}{}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			defer func() { <-sem }()
+			l, err := c.post("hotline-12315", []events.Event{ev})
+			mu.Lock()
+			defer mu.Unlock()
+			if err != nil {
+				if firstErr == nil {
+					firstErr = err
+				}
+				return
+			}
+			lat = append(lat, l)
+			if onAck != nil {
+				onAck(ev, time.Now())
+			}
+		}()
+	}
+	wg.Wait()
+	return lat, firstErr
+}
+
+func (c *client) timeQueries(n int, path func(i int) string) []time.Duration {
+	var lat []time.Duration
+	for i := 0; i < n; i++ {
+		req, _ := http.NewRequest("GET", c.url+path(i), nil)
+		req.Header.Set("Authorization", "Bearer "+c.keys["amr"])
+		start := time.Now()
+		resp, err := httpc.Do(req)
+		if err != nil {
+			continue
+		}
+		io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		lat = append(lat, time.Since(start))
+	}
+	return lat
+}
+
+// freshness runs a steady load of single-event pushes at rps (in batches of 10 per request to
+// reach high rates) and times probes: 202 → visible in the merchant's history.
+func (c *client) freshness(usccs []string, rps float64, d time.Duration) ([]time.Duration, error) {
+	type probe struct {
+		ev  events.Event
+		ack time.Time
+	}
+	probes := make(chan probe, 1024)
+	var fresh []time.Duration
+	var mu sync.Mutex
+	var wg sync.WaitGroup
+	for w := 0; w < 4; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for p := range probes {
+				for {
+					req, _ := http.NewRequest("GET", c.url+"/v1/merchants/"+p.ev.Subject+"/history?limit=5&type=complaint.received", nil)
+					req.Header.Set("Authorization", "Bearer "+c.keys["amr"])
+					resp, err := httpc.Do(req)
+					if err == nil {
+						b, _ := io.ReadAll(resp.Body)
+						resp.Body.Close()
+						if bytes.Contains(b, []byte(p.ev.ID)) {
+							mu.Lock()
+							fresh = append(fresh, time.Since(p.ack))
+							mu.Unlock()
+							break
+						}
+					}
+					if time.Since(p.ack) > 30*time.Second {
+						mu.Lock()
+						fresh = append(fresh, time.Since(p.ack))
+						mu.Unlock()
+						break
+					}
+					time.Sleep(5 * time.Millisecond)
+				}
+			}
+		}()
+	}
+	// Background: batches of 10 at rps/10 requests per second; every 10th request carries a probe.
+	reqs := 0
+	_, err := c.pacedBatches(usccs, rps, d, func(evs []events.Event, ack time.Time) {
+		reqs++
+		if reqs%10 == 0 {
+			select {
+			case probes <- probe{evs[0], ack}:
+			default:
+			}
+		}
+	})
+	close(probes)
+	wg.Wait()
+	return fresh, err
+}
+
+func (c *client) pacedBatches(usccs []string, rps float64, d time.Duration, onAck func([]events.Event, time.Time)) (int, error) {
+	const per = 10
+	interval := time.Duration(float64(time.Second) * per / rps)
+	tick := time.NewTicker(interval)
+	defer tick.Stop()
+	end := time.Now().Add(d)
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	var firstErr error
+	sem := make(chan struct{}, 128)
+	sent := 0
+	for time.Now().Before(end) {
+		<-tick.C
+		evs := make([]events.Event, per)
+		for i := range evs {
+			evs[i] = c.fresh(usccs[rand.IntN(len(usccs))])
+		}
+		sem <- struct{}{}
+		wg.Add(1)
+		sent += per
+		go func() {
+			defer wg.Done()
+			defer func() { <-sem }()
+			_, err := c.post("hotline-12315", evs)
+			mu.Lock()
+			defer mu.Unlock()
+			if err != nil {
+				if firstErr == nil {
+					firstErr = err
+				}
+				return
+			}
+			onAck(evs, time.Now())
+		}()
+	}
+	wg.Wait()
+	return sent, firstErr
+}
+

@@ -608,4 +608,3 @@ func (c *client) pacedBatches(usccs []string, rps float64, d time.Duration, onAc
 	wg.Wait()
 	return sent, firstErr
 }
-

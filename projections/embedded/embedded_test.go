@@ -146,27 +146,30 @@ func TestRedeliveryCompletesSearch(t *testing.T) {
 	defer s.Close()
 	ctx := context.Background()
 	steps := storetest.LaoZhangSteps()
-	reg := storetest.LogEntry{Entry: projections.Redact(steps[0][0]), Pos: eventlog.Position{Offset: 1}}
-
-	s.failIndexing(true)
-	if _, err := s.Apply(ctx, reg.Entry, reg.Pos, projections.FoldProfile); err == nil {
-		t.Fatal("Apply succeeded although its bleve half failed")
-	}
-	s.failIndexing(false)
-	if p, ok, _ := s.Profile(ctx, storetest.LaoZhang); !ok || p.EventCount != 1 {
-		t.Fatalf("bbolt half not committed: %+v", p)
-	}
-	if e, m := counts(t, s, "火锅"); e != 0 || m != 0 {
-		t.Fatalf("search found %d events, %d merchants before the redelivery; the test does not test", e, m)
-	}
-	if applied, err := s.Apply(ctx, reg.Entry, reg.Pos, projections.FoldProfile); applied || err != nil {
-		t.Fatalf("redelivery: applied %v, %v", applied, err)
-	}
-	if e, m := counts(t, s, "火锅"); e != 1 || m != 1 {
-		t.Errorf("after redelivery search finds %d events, %d merchants; want 1, 1", e, m)
-	}
-	if p, _, _ := s.Profile(ctx, storetest.LaoZhang); p.EventCount != 1 {
-		t.Errorf("redelivery counted twice: %d events", p.EventCount)
+	for i, l := range []storetest.LogEntry{
+		{Entry: projections.Redact(steps[0][0]), Pos: eventlog.Position{Offset: 1}}, // changes the merchant doc
+		{Entry: projections.Redact(steps[1][0]), Pos: eventlog.Position{Offset: 2}}, // changes no merchant doc
+	} {
+		s.failIndexing(true)
+		if _, err := s.Apply(ctx, l.Entry, l.Pos, projections.FoldProfile); err == nil {
+			t.Fatal("Apply succeeded although its bleve half failed")
+		}
+		s.failIndexing(false)
+		if p, ok, _ := s.Profile(ctx, storetest.LaoZhang); !ok || p.EventCount != i+1 {
+			t.Fatalf("bbolt half not committed: %+v", p)
+		}
+		if e, _ := counts(t, s, "火锅"); e != i {
+			t.Fatalf("search found %d events before the redelivery, want %d; the test does not test", e, i)
+		}
+		if applied, err := s.Apply(ctx, l.Entry, l.Pos, projections.FoldProfile); applied || err != nil {
+			t.Fatalf("redelivery: applied %v, %v", applied, err)
+		}
+		if e, m := counts(t, s, "火锅"); e != i+1 || m != 1 {
+			t.Errorf("after redelivery %d search finds %d events, %d merchants; want %d, 1", i, e, m, i+1)
+		}
+		if p, _, _ := s.Profile(ctx, storetest.LaoZhang); p.EventCount != i+1 {
+			t.Errorf("redelivery counted twice: %d events", p.EventCount)
+		}
 	}
 }
 

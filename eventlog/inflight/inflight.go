@@ -21,7 +21,7 @@
 //   - Run returns when ctx is canceled (nil), when in is closed and every received entry is
 //     acked (nil), or on a contract violation (an error). It has stopped every goroutine it
 //     started by then; acks that arrive later are ignored and the messages are redelivered
-//     after a restart from the committed position.
+//     after a restart from the committed position. Acks given before Run returns all count.
 //
 // Ownership: the Dispatcher takes the Entry's message and hands it (or its copies) to the
 // receiver of out; the receiver owns what it receives. The Dispatcher never closes out.
@@ -332,7 +332,11 @@ func (r *run) settle(res result) {
 	} else {
 		delete(r.keys, e.Key)
 	}
+	r.advance()
+}
 
+// advance moves Committed over the acked entries at the head of the window.
+func (r *run) advance() {
 	advanced := false
 	for len(r.window) > 0 && r.window[0].acked {
 		r.d.committed.Store(r.window[0].Offset)
@@ -362,17 +366,37 @@ func (r *run) publishStats() {
 	r.d.pending.Store(int64(len(r.window)))
 }
 
+// shutdown stops the watchers and counts every ack given so far, so that a subscriber closed
+// right after its last Ack commits it.
 func (r *run) shutdown() {
 	close(r.stop)
 	r.watchers.Wait()
 	if r.timer != nil {
 		r.timer.Stop()
 	}
+	for drained := false; !drained; {
+		select {
+		case res := <-r.results:
+			if res.ack {
+				res.e.acked = true
+			}
+		default:
+			drained = true
+		}
+	}
 	for _, e := range r.window {
+		if e.delivery != nil && !e.acked {
+			select {
+			case <-e.delivery.Acked():
+				e.acked = true
+			default:
+			}
+		}
 		if e.cancel != nil {
 			e.cancel()
 		}
 	}
+	r.advance()
 	r.d.inFlight.Store(0)
 	r.d.pending.Store(0)
 }

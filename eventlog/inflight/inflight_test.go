@@ -515,3 +515,24 @@ func TestRandomized(t *testing.T) {
 		})
 	}
 }
+
+// TestAckBeforeStopCounts: an Ack given before Run returns is in Committed, however close to the
+// stop it comes (a subscriber closed right after its last Ack commits it).
+func TestAckBeforeStopCounts(t *testing.T) {
+	for i := range 50 {
+		h := start(t, inflight.Config{}, 0)
+		h.send(entry(1, "a"), entry(2, "b"), entry(3, "c"))
+		m1, m2, m3 := h.recv(), h.recv(), h.recv()
+		m2.Ack()
+		m1.Ack()
+		m3.Nack()
+		h.cancel()
+		if err := <-h.done; err != nil {
+			t.Fatal(err)
+		}
+		h.done <- nil
+		if got := h.d.Committed(); got != 2 {
+			t.Fatalf("round %d: Committed() = %d after acks of 1 and 2 and stop, want 2", i, got)
+		}
+	}
+}

@@ -51,6 +51,15 @@
     incident_id: '预警编号', rule: '触发规则', scope: '范围', count: '数量', window: '时间窗口',
     first_at: '首次发生', last_at: '最近发生', responsible_bureaus: '责任单位',
   };
+  const FIELD_ORDER = Object.keys(FIELD);
+  const fieldRank = (k) => { const i = FIELD_ORDER.indexOf(k); return i < 0 ? FIELD_ORDER.length : i; };
+
+  // Chinese names of the request fields a problem may name (FieldError.field).
+  const PARAM = {
+    uscc: '统一社会信用代码', q: '关键词', township: '乡镇街道', industry: '行业', certified: '已认证',
+    listed: '失信/异常名录', type: '事件类型', bureau: '报送单位', from: '起始日期', to: '截止日期',
+    limit: '每页条数', offset: '起始位置', cursor: '分页位置', Authorization: '访问密钥',
+  };
   const TIME_FIELD = /(_at|^deadline|^valid_until)$/;
   const MONEY_FIELD = /_cny$/;
 
@@ -74,11 +83,11 @@
   const fmtTime = (s) => { const d = validDate(s); return d ? dateTimeFmt.format(d) : '—'; };
   const fmtDate = (s) => { const d = validDate(s); return d ? dateFmt.format(d) : '—'; };
   const fmtMoney = (n) => '¥' + moneyFmt.format(Number(n) || 0);
-  const bureauName = (code) => BUREAU[code] || code || '未知单位';
+  const bureauName = (code) => BUREAU[code] || (code === 'hub' ? '本平台（自动预警）' : code) || '未知单位';
   const typeName = (t) => TYPE_NAME[t] || t;
   const townshipName = (s) => TOWNSHIP[s] || s;
   const industryLabel = (code, name) => (code ? `${name || INDUSTRY[code] || ''} ${code}`.trim() : '—');
-  const bureauOf = (ev) => (ev.source || '').replace(/^\/bureaus\//, '');
+  const bureauOf = (ev) => (ev.source || '').replace(/^\/(bureaus\/)?/, ''); // /bureaus/amr → amr, /hub → hub
 
   // The date inputs are Beijing dates; the API wants RFC 3339 instants. "to" is exclusive, so the
   // chosen end date is included by asking for events before the next day's midnight.
@@ -107,6 +116,8 @@
   const $ = (sel, root = document) => root.querySelector(sel);
   const $$ = (sel, root = document) => [...root.querySelectorAll(sel)];
   const clear = (node) => { node.replaceChildren(); return node; };
+  // add appends children, flattening arrays (Node.append would print an array as text).
+  const add = (node, ...kids) => { node.append(...kids.flat(Infinity).filter((k) => k != null && k !== false)); return node; };
   const empty = (text) => el('p', { class: 'empty' }, text);
 
   // ------------------------------------------------------------ API
@@ -150,8 +161,9 @@
     clear(alertBox).className = 'alert';
     alertBox.append(el('strong', null, p.title || '请求失败'));
     if (p.detail) alertBox.append(el('div', null, p.detail));
-    if (Array.isArray(p.errors) && p.errors.length) {
-      alertBox.append(el('ul', null, p.errors.map((e) => el('li', null, `${e.field}：${e.detail}`))));
+    const errors = (Array.isArray(p.errors) ? p.errors : []).filter((e) => e.detail && e.detail !== p.detail);
+    if (errors.length) {
+      alertBox.append(el('ul', null, errors.map((e) => el('li', null, `${PARAM[e.field] || e.field || '事件'}：${e.detail}`))));
     }
     if (p.status === 401) alertBox.append(el('div', null, '请在页面右上角粘贴本单位的访问密钥后重试。'));
     alertBox.hidden = false;
@@ -203,18 +215,18 @@
   // ------------------------------------------------------------ filters
   function fillSelects() {
     for (const sel of $$('.type-select')) {
-      clear(sel).append(el('option', { value: '' }, '全部类型'), TYPES.map(([t, zh]) => el('option', { value: t }, zh)));
+      add(clear(sel), el('option', { value: '' }, '全部类型'), TYPES.map(([t, zh]) => el('option', { value: t }, zh)));
     }
     for (const sel of $$('.bureau-select')) {
       const current = sel.value;
-      clear(sel).append(el('option', { value: '' }, '全部单位'),
+      add(clear(sel), el('option', { value: '' }, '全部单位'),
         Object.entries(BUREAU).map(([code, name]) => el('option', { value: code }, name)));
       sel.value = current;
     }
   }
   function fillDatalists() {
-    $('#township-list').append(refdata.townships.map((t) => el('option', { value: t.name }, t.code)));
-    $('#industry-list').append(refdata.industries.map((i) => el('option', { value: i.code }, i.name)));
+    add($('#township-list'), refdata.townships.map((t) => el('option', { value: t.name }, t.code)));
+    add($('#industry-list'), refdata.industries.map((i) => el('option', { value: i.code }, i.name)));
   }
   async function loadBureaus() {
     try {
@@ -301,7 +313,8 @@
   function eventItem(ev, { showMerchant = false } = {}) {
     const d = ev.data && typeof ev.data === 'object' ? ev.data : {};
     const facts = el('dl', { class: 'facts' });
-    for (const [k, v] of Object.entries(d)) facts.append(el('dt', null, FIELD[k] || k), el('dd', null, fieldValue(ev.type, k, v)));
+    const fields = Object.entries(d).sort(([a], [b]) => fieldRank(a) - fieldRank(b));
+    for (const [k, v] of fields) facts.append(el('dt', null, FIELD[k] || k), el('dd', null, fieldValue(ev.type, k, v)));
     facts.append(el('dt', null, '事件编号'), el('dd', { class: 'code' }, ev.id));
     if (ev.dataschema) facts.append(el('dt', null, '数据规范'), el('dd', { class: 'code' }, ev.dataschema));
 
@@ -379,7 +392,9 @@
   const historyForm = $('#history-form');
   const historyList = $('#history');
   const historyMore = $('#history-more');
+  const historyCard = $('#history-card');
   let currentUSCC = '';
+  let silentReset = false;
   let historyCursor = '';
 
   function figure(label, value, alarm) {
@@ -394,15 +409,20 @@
   async function showMerchant(uscc) {
     if (uscc !== currentUSCC) {
       currentUSCC = uscc;
+      silentReset = true; // a new merchant starts with no filter; do not load twice
       historyForm.reset();
+      silentReset = false;
     }
     clear(profileBox).append(el('p', { class: 'loading' }, '正在读取档案…'));
     clear(historyList);
+    historyCard.hidden = true;
     historyMore.hidden = true;
     try {
       const p = await api('/v1/merchants/' + encodeURIComponent(uscc));
+      if (uscc !== currentUSCC) return; // the official has moved on to another merchant
       hideAlert();
       renderProfile(p);
+      historyCard.hidden = false;
       await loadHistory(false);
     } catch (err) {
       clear(profileBox);
@@ -480,10 +500,12 @@
     if (more && historyCursor) params.cursor = historyCursor;
     if (!more) clear(historyList).append(el('li', { class: 'loading' }, '正在读取事件记录…'));
     historyMore.disabled = true;
+    const uscc = currentUSCC;
     try {
-      const res = await api('/v1/merchants/' + encodeURIComponent(currentUSCC) + '/history', params);
+      const res = await api('/v1/merchants/' + encodeURIComponent(uscc) + '/history', params);
+      if (uscc !== currentUSCC) return;
       if (!more) clear(historyList);
-      historyList.append(res.events.map((ev) => eventItem(ev)));
+      add(historyList, res.events.map((ev) => eventItem(ev)));
       if (!historyList.children.length) historyList.append(el('li', { class: 'empty' }, '没有符合条件的事件。'));
       historyCursor = res.next_cursor || '';
       historyMore.hidden = !historyCursor;
@@ -495,7 +517,9 @@
     }
   }
   historyForm.addEventListener('submit', (ev) => { ev.preventDefault(); hideAlert(); loadHistory(false); });
-  historyForm.addEventListener('reset', () => setTimeout(() => { if (currentUSCC) loadHistory(false); }, 0));
+  historyForm.addEventListener('reset', () => {
+    if (!silentReset) setTimeout(() => { if (currentUSCC) loadHistory(false); }, 0);
+  });
   historyMore.addEventListener('click', () => loadHistory(true));
 
   // ------------------------------------------------------------ event search
@@ -518,7 +542,7 @@
       hideAlert();
       eventTotal = res.total;
       eventOffset += res.events.length;
-      eventList.append(res.events.map((ev) => eventItem(ev, { showMerchant: true })));
+      add(eventList, res.events.map((ev) => eventItem(ev, { showMerchant: true })));
       eventSummary.textContent = res.total ? `共 ${res.total} 条事件，已显示 ${eventOffset} 条（最新在前）` : '没有符合条件的事件。';
       eventsMore.hidden = eventOffset >= eventTotal || res.events.length === 0;
     } catch (err) {
@@ -542,7 +566,7 @@
     try {
       const res = await api('/v1/unlinked', { limit: unlinkedLimit });
       hideAlert();
-      clear(unlinkedList).append(res.events.map((ev) => eventItem(ev, { showMerchant: true })));
+      add(clear(unlinkedList), res.events.map((ev) => eventItem(ev, { showMerchant: true })));
       if (!res.events.length) unlinkedList.append(el('li', { class: 'empty' }, '没有未关联的事件。'));
       unlinkedMore.hidden = res.events.length < unlinkedLimit || unlinkedLimit >= 500;
     } catch (err) {

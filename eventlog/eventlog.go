@@ -114,8 +114,8 @@ func FromMessage(msg *message.Message) (events.Event, error) {
 // Position is where a message sits in the log: a partition and an offset that grows with publish
 // order within it. The embedded log has one partition.
 type Position struct {
-	Partition int32
-	Offset    int64
+	Partition int32 `json:"partition"`
+	Offset    int64 `json:"offset"`
 }
 
 func (p Position) String() string { return fmt.Sprintf("%d:%d", p.Partition, p.Offset) }

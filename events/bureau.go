@@ -12,20 +12,20 @@ import (
 // transferred cases (转办件) the units handle. Its Code is part of the event contract: an event
 // from the unit has source /bureaus/{Code}.
 type Bureau struct {
-	Code   string
-	NameZH string // as in the plan, e.g. 区食品药品和工商局
-	NameEN string
+	Code   string `json:"code"`
+	NameZH string `json:"name_zh"` // as in the plan, e.g. 区食品药品和工商局
+	NameEN string `json:"name_en"`
 	// Duties are the unit's tasks in the campaign, quoted from 附件2 (for hotlines, from the
 	// plan's 完善维权机制 paragraph), one item each.
-	Duties  []string
-	Hotline bool // 12345, 12315 or 12331
+	Duties  []string `json:"duties"`
+	Hotline bool     `json:"hotline"` // 12345, 12315 or 12331
 	// PlanRows are the unit's row numbers (序号) in 附件2; amr has two (21 and 22). Empty for
 	// hotlines.
-	PlanRows []int
+	PlanRows []int `json:"plan_rows"`
 	// Roles are standing roles on top of the unit's own duties, e.g. RoleLeadingGroupOffice.
-	Roles []string
+	Roles []string `json:"roles"`
 	// Source names the part of the plan the entry is taken from.
-	Source string
+	Source string `json:"source"`
 }
 
 // RoleLeadingGroupOffice is the role of the unit that hosts the leading group's office

@@ -35,7 +35,9 @@ func (s *Server) entries(caller Principal, in []projections.TimelineEntry) []eve
 
 func (s *Server) readFailed(w http.ResponseWriter, r *http.Request, err error) {
 	if errors.Is(err, projections.ErrBadQuery) {
-		writeProblem(w, r, problem(http.StatusBadRequest, "invalid-parameter", "查询条件有误", "Invalid query", err.Error()))
+		writeProblem(w, r, problem(http.StatusBadRequest, "invalid-parameter", "查询条件有误", "Invalid query",
+			"查询条件超出了可以回答的范围，请检查时间范围和关键词。",
+			FieldError{Field: "query", Rule: "query", Detail: "查询条件有误", DetailEN: err.Error()}))
 		return
 	}
 	s.log.Error("read model query failed", "path", r.URL.Path, "err", err)
@@ -85,6 +87,16 @@ func (s *Server) getMerchant(w http.ResponseWriter, r *http.Request) {
 		writeProblem(w, r, problem(http.StatusNotFound, "merchant-not-found", "没有该经营主体的信息", "Merchant not found",
 			"共享视图中没有任何单位报送过该统一社会信用代码的事件。"))
 		return
+	}
+	// Lists are [] rather than null however the backend stored them.
+	if p.OpenComplaints == nil {
+		p.OpenComplaints = []projections.OpenComplaint{}
+	}
+	if p.Certifications == nil {
+		p.Certifications = []projections.Certification{}
+	}
+	if p.CreditListings == nil {
+		p.CreditListings = []projections.CreditListing{}
 	}
 	writeJSON(w, http.StatusOK, ProfileResponse{MerchantProfile: p, FinesTotalCNY: float64(p.FinesTotalFen) / 100,
 		Certified: p.Certified(), Listed: p.Listed()})

@@ -179,6 +179,7 @@ func TestMaxInFlight(t *testing.T) {
 	}
 	got := []*message.Message{h.recv(), h.recv(), h.recv()}
 	h.none("3 messages are unacked and MaxInFlight is 3")
+	h.waitInFlight(3)
 	if s := h.d.Stats(); s.InFlight != 3 || s.Pending != 5 {
 		t.Errorf("Stats() = %+v, want 3 in flight, 5 pending", s)
 	}
@@ -252,6 +253,7 @@ func TestNackRedeliversAfterSleep(t *testing.T) {
 	if m := h.recv(); m.UUID != "m2" {
 		t.Fatalf("got %s, want m2", m.UUID)
 	}
+	h.waitInFlight(1) // the hand-out of m2 is counted
 	if s := h.d.Stats(); s.Redelivered != 1 || s.Delivered != 4 {
 		t.Errorf("Stats() = %+v, want 4 delivered, 1 redelivered", s)
 	}

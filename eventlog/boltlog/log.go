@@ -18,7 +18,8 @@
 //     is, even if the new one differs. Events get a UUID derived from their key
 //     (eventlog.MessageUUID), so sending an event again never stores it twice. The UUID index
 //     is held in memory (about 24 bytes a message) and rebuilt from the file by Open (about
-//     0.1 s per 100k messages here); see index.go for why it is not a bucket.
+//     0.1-0.3 s per 100k messages on a busy 2-core machine); index.go says why it is not a
+//     bucket.
 //   - Every message gets the topic's next sequence number, from 1; the numbers have no gaps.
 //     Publish does not keep the messages: the caller may reuse them once it returns.
 //   - Topic names follow Kafka's rule, so the same names work in both modes: 1 to 249

@@ -37,15 +37,18 @@ fail() { failures+=("$1"); printf 'FAIL: %s\n' "$1"; }
 
 # -- tools ----------------------------------------------------------------------------------
 step "tools"
-if ! command -v promtool >/dev/null 2>&1; then
+missing=()
+command -v promtool >/dev/null 2>&1 || missing+=(prometheus) # Debian's prometheus ships promtool
+command -v jq >/dev/null 2>&1 || missing+=(jq)
+if [ ${#missing[@]} -gt 0 ]; then
   if [ "$(id -u)" != 0 ] || ! command -v apt-get >/dev/null 2>&1; then
-    echo "promtool is missing: install Debian's prometheus package (apt-get install prometheus)" >&2
+    echo "missing: ${missing[*]} (Debian packages; install them with apt-get)" >&2
     exit 1
   fi
-  echo "installing Debian's prometheus package (promtool)"
+  echo "installing Debian packages: ${missing[*]}"
   export DEBIAN_FRONTEND=noninteractive
-  if ! apt-get install -y --no-install-recommends prometheus >/dev/null 2>&1; then
-    apt-get update >/dev/null && apt-get install -y --no-install-recommends prometheus >/dev/null
+  if ! apt-get install -y --no-install-recommends "${missing[@]}" >/dev/null 2>&1; then
+    apt-get update >/dev/null && apt-get install -y --no-install-recommends "${missing[@]}" >/dev/null
   fi
 fi
 promtool --version 2>&1 | head -1
@@ -57,7 +60,11 @@ mkdir -p "$CACHE"
 stamp="$(cat "$TOOL_SRC"/go.mod "$TOOL_SRC"/go.sum "$TOOL_SRC"/*.go | sha256sum | cut -c1-16)-$(go env GOVERSION)"
 if [ ! -x "$CACHE/chartcheck" ] || [ "$(cat "$CACHE/chartcheck.stamp" 2>/dev/null)" != "$stamp" ]; then
   echo "building charts/tools/chartcheck (first time: downloads and compiles helm.sh/helm/v3)"
-  (cd "$TOOL_SRC" && go build -o "$CACHE/chartcheck" .)
+  if ! (cd "$TOOL_SRC" && go build -o "$CACHE/chartcheck" .) >"$CACHE/build.log" 2>&1; then
+    grep -v '^go: downloading' "$CACHE/build.log" | tail -40
+    echo "building chartcheck failed (full log: $CACHE/build.log)" >&2
+    exit 1
+  fi
   echo "$stamp" >"$CACHE/chartcheck.stamp"
 fi
 CC="$CACHE/chartcheck"

@@ -48,7 +48,9 @@ type EmbeddedLogConfig struct {
 
 // KafkaConfig is the distributed log.
 type KafkaConfig struct {
-	Brokers    []string
+	Brokers []string
+	// Partitions of the topics the hub creates (existing topics are never changed); 0 takes
+	// kafkalog.DefaultPartitions.
 	Partitions int
 }
 
@@ -84,9 +86,6 @@ func (c *Config) SetDefaults() {
 	}
 	if c.Log.Embedded != nil && c.Log.Embedded.Path == "" {
 		c.Log.Embedded.Path = filepath.Join(c.DataDir, "log.db")
-	}
-	if c.Log.Kafka != nil && c.Log.Kafka.Partitions == 0 {
-		c.Log.Kafka.Partitions = 6
 	}
 	if c.Views.Embedded == nil && c.Views.Elasticsearch == nil {
 		c.Views.Embedded = &EmbeddedViewsConfig{}

@@ -16,6 +16,7 @@ import (
 
 	"github.com/ThreeDotsLabs/watermill/message"
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/lizhou/fangxin/demo"
 	"github.com/lizhou/fangxin/eventlog"
@@ -109,50 +110,68 @@ func Run(ctx context.Context, cfg Config, d Deps) error {
 		registerLagGauge(d.Registerer, lg)
 	}
 
+	ready := func(ctx context.Context) error {
+		if router != nil {
+			select {
+			case <-router.Running():
+			default:
+				return errors.New("projector starting")
+			}
+		}
+		_, err := lg.Lag(ctx, projections.ViewsHandler)
+		return err
+	}
+	var handler http.Handler
 	if cfg.Role != RoleProjector {
 		srv, err := gateway.New(cfg.Gateway, gateway.Deps{
 			Publisher: lg.Publisher(), ReadModel: views, Keys: keys, Logger: d.Logger,
 			Registerer: d.Registerer, Gatherer: d.Gatherer,
-			Ready: func(ctx context.Context) error {
-				if router != nil {
-					select {
-					case <-router.Running():
-					default:
-						return errors.New("projector starting")
-					}
-				}
-				_, err := lg.Lag(ctx, projections.ViewsHandler)
-				return err
-			},
+			Ready: ready,
 		})
 		if err != nil {
 			return err
 		}
-		ln, err := net.Listen("tcp", cfg.Listen)
-		if err != nil {
-			return fmt.Errorf("--listen (FANGXIN_LISTEN) %s: %w", cfg.Listen, err)
+		handler = srv.Handler()
+	} else {
+		// A projector serves only what operators need: metrics and probes.
+		mux := http.NewServeMux()
+		if d.Gatherer != nil {
+			mux.Handle("GET /metrics", promhttp.HandlerFor(d.Gatherer, promhttp.HandlerOpts{}))
 		}
-		hs := &http.Server{Handler: srv.Handler(), ReadHeaderTimeout: 10 * time.Second}
-		addr := ln.Addr().String()
-		d.Logger.Info("gateway listening", "addr", addr, "role", cfg.Role)
-		fmt.Fprintf(d.Stdout, "放心舒心消费信息共享平台 Fangxin hub: http://%s/ (API: http://%s/openapi.json)\n", addr, addr)
-		if d.Started != nil {
-			d.Started(addr)
-		}
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			if err := hs.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
-				errc <- fmt.Errorf("gateway: %w", err)
+		mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { _, _ = io.WriteString(w, "ok\n") })
+		mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, r *http.Request) {
+			if err := ready(r.Context()); err != nil {
+				http.Error(w, err.Error(), http.StatusServiceUnavailable)
+				return
 			}
-		}()
-		go func() {
-			<-ctx.Done()
-			sctx, scancel := context.WithTimeout(context.Background(), 10*time.Second)
-			defer scancel()
-			_ = hs.Shutdown(sctx)
-		}()
+			_, _ = io.WriteString(w, "ready\n")
+		})
+		handler = mux
 	}
+	ln, err := net.Listen("tcp", cfg.Listen)
+	if err != nil {
+		return fmt.Errorf("--listen (FANGXIN_LISTEN) %s: %w", cfg.Listen, err)
+	}
+	hs := &http.Server{Handler: handler, ReadHeaderTimeout: 10 * time.Second}
+	addr := ln.Addr().String()
+	d.Logger.Info("listening", "addr", addr, "role", cfg.Role)
+	fmt.Fprintf(d.Stdout, "放心舒心消费信息共享平台 Fangxin hub (%s): http://%s/ (API: http://%s/openapi.json)\n", cfg.Role, addr, addr)
+	if d.Started != nil {
+		d.Started(addr)
+	}
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		if err := hs.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			errc <- fmt.Errorf("http: %w", err)
+		}
+	}()
+	go func() {
+		<-ctx.Done()
+		sctx, scancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer scancel()
+		_ = hs.Shutdown(sctx)
+	}()
 
 	var runErr error
 	select {

@@ -19,6 +19,7 @@ var (
 	bucketTimeline = []byte("timeline")
 	bucketEvents   = []byte("events")
 	bucketProfiles = []byte("profiles")
+	bucketHits     = []byte("hits")
 	bucketPending  = []byte("pending")
 
 	keySchema = []byte("schema")

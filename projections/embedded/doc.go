@@ -13,6 +13,8 @@
 //   - events: event key -> log position | timeline key. It enforces exactly once per key.
 //   - profiles: uscc -> MerchantProfile JSON, folded with the caller's FoldFunc in the same
 //     transaction that records the event.
+//   - hits: uscc -> MerchantHit JSON, written with the profile when it changes: a search hit
+//     costs a few hundred bytes to decode, not a profile with its open complaints.
 //   - pending: event keys whose search documents are not yet known durable (see Recovery).
 //
 // merchants.bleve and events.bleve are bleve v2 (scorch) indexes for Chinese text: the merchant

@@ -3,6 +3,7 @@ package embedded
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
 	"slices"
 	"time"
@@ -41,7 +42,7 @@ func pageLimit(limit int) (int, error) {
 
 func checkWindow(from, to time.Time) error {
 	for _, t := range []time.Time{from, to} {
-		if !t.IsZero() && (t.Before(minTime) || t.After(maxTime)) {
+		if !t.IsZero() && (!t.After(minTime) || t.After(maxTime)) {
 			return badQuery("time %v is out of range", t)
 		}
 	}
@@ -196,21 +197,17 @@ func (s *Store) SearchMerchants(ctx context.Context, q projections.MerchantQuery
 		res.Total = total
 		res.Hits = make([]projections.MerchantHit, 0, len(ids))
 		return s.db.View(func(tx *bolt.Tx) error {
-			b := tx.Bucket(bucketProfiles)
+			b := tx.Bucket(bucketHits)
 			for _, id := range ids {
 				v := b.Get([]byte(id))
 				if v == nil {
 					return fmt.Errorf("%w: merchant %s indexed without a profile", errCorrupt, id)
 				}
-				p, err := decodeProfile(v)
-				if err != nil {
-					return err
+				var h projections.MerchantHit
+				if err := json.Unmarshal(v, &h); err != nil {
+					return fmt.Errorf("%w: hit: %v", errCorrupt, err)
 				}
-				res.Hits = append(res.Hits, projections.MerchantHit{
-					USCC: p.USCC, Name: p.Name, Township: p.Township, TownshipName: p.TownshipName,
-					Industry: p.Industry, IndustryName: p.IndustryName, Address: p.Address,
-					Certified: p.Certified(), Listed: p.Listed(),
-				})
+				res.Hits = append(res.Hits, h)
 			}
 			return nil
 		})

@@ -107,7 +107,7 @@ func Open(dir string, opts Options) (*Store, error) {
 
 func (s *Store) init(dir string) error {
 	err := s.db.Update(func(tx *bolt.Tx) error {
-		for _, b := range [][]byte{bucketMeta, bucketTimeline, bucketEvents, bucketProfiles, bucketPending} {
+		for _, b := range [][]byte{bucketMeta, bucketTimeline, bucketEvents, bucketProfiles, bucketHits, bucketPending} {
 			if _, err := tx.CreateBucketIfNotExists(b); err != nil {
 				return err
 			}
@@ -358,7 +358,8 @@ type writer struct {
 }
 
 type profileState struct {
-	enc     []byte // current encoding (nil: no profile yet)
+	enc     []byte                       // current encoding (nil: no profile yet)
+	prof    *projections.MerchantProfile // enc decoded, once folded in this group
 	before  *merchantDoc
 	dirty   bool // enc must be written
 	reindex bool // index the merchant doc even if unchanged (redelivery)
@@ -449,10 +450,11 @@ func (w *writer) apply(r *request) (result, error) {
 		if err != nil {
 			return result{}, err
 		}
-		enc, changed, err := foldInto(ps.enc, r, ev.Subject)
+		prof, enc, changed, err := foldInto(ps.enc, r, ev.Subject)
 		if err != nil {
 			return result{err: err}, nil // the fold failed: nothing of this request is written
 		}
+		ps.prof = prof
 		if changed {
 			flags |= pendingRefresh
 			w.refresh[ev.Subject] = true
@@ -481,11 +483,11 @@ func (w *writer) markPending(key []byte, flags byte) error {
 // foldInto decodes the profile encoded in enc (or starts one), folds the request's event into
 // it and returns the new encoding. changed reports whether what the merchant's event documents
 // carry (name, township) changed. A panicking fold is an error of this request alone.
-func foldInto(enc []byte, r *request, uscc string) (out []byte, changed bool, err error) {
-	var p projections.MerchantProfile
+func foldInto(enc []byte, r *request, uscc string) (p *projections.MerchantProfile, out []byte, changed bool, err error) {
+	p = new(projections.MerchantProfile)
 	if enc != nil {
-		if p, err = decodeProfile(enc); err != nil {
-			return nil, false, err
+		if *p, err = decodeProfile(enc); err != nil {
+			return nil, nil, false, err
 		}
 	} else {
 		p.USCC = uscc
@@ -493,24 +495,37 @@ func foldInto(enc []byte, r *request, uscc string) (out []byte, changed bool, er
 	name, township := p.Name, p.Township
 	defer func() {
 		if v := recover(); v != nil {
-			out, changed, err = nil, false, fmt.Errorf("embedded: fold panicked on %s: %v", r.entry.Event.Key(), v)
+			p, out, changed, err = nil, nil, false, fmt.Errorf("embedded: fold panicked on %s: %v", r.entry.Event.Key(), v)
 		}
 	}()
-	r.fold(&p, r.entry.Event)
+	r.fold(p, r.entry.Event)
 	p.USCC = uscc
 	p.LastPosition = r.pos
-	out, err = json.Marshal(&p)
+	out, err = json.Marshal(p)
 	if err != nil {
-		return nil, false, fmt.Errorf("embedded: encode profile: %w", err)
+		return nil, nil, false, fmt.Errorf("embedded: encode profile: %w", err)
 	}
-	return out, p.Name != name || p.Township != township, nil
+	return p, out, p.Name != name || p.Township != township, nil
 }
 
 // flush writes the profiles the group changed.
+// flush writes the profiles the group changed, and their search hits when those changed.
 func (w *writer) flush() error {
+	hits := w.tx.Bucket(bucketHits)
 	for uscc, ps := range w.profiles {
-		if ps.dirty {
-			if err := w.prf.Put([]byte(uscc), ps.enc); err != nil {
+		if !ps.dirty {
+			continue
+		}
+		k := []byte(uscc)
+		if err := w.prf.Put(k, ps.enc); err != nil {
+			return err
+		}
+		hit, err := json.Marshal(newHit(ps.prof))
+		if err != nil {
+			return err
+		}
+		if !bytes.Equal(hits.Get(k), hit) {
+			if err := hits.Put(k, hit); err != nil {
 				return err
 			}
 		}
@@ -518,10 +533,25 @@ func (w *writer) flush() error {
 	return nil
 }
 
+// newHit is what SearchMerchants returns of a profile. It is kept beside the profile so that a
+// search decodes a few hundred bytes per hit, not a profile with its open complaints.
+func newHit(p *projections.MerchantProfile) projections.MerchantHit {
+	return projections.MerchantHit{
+		USCC: p.USCC, Name: p.Name, Township: p.Township, TownshipName: p.TownshipName,
+		Industry: p.Industry, IndustryName: p.IndustryName, Address: p.Address,
+		Certified: p.Certified(), Listed: p.Listed(),
+	}
+}
+
 // docs builds the group's search documents from the state the transaction leaves: events carry
 // their merchant's profile as of the end of the group.
 func (w *writer) docs() (map[string]*eventDoc, map[string]*merchantDoc, error) {
 	b := newDocBuilder(w.tx)
+	for uscc, ps := range w.profiles {
+		if ps.prof != nil {
+			b.profiles[uscc] = ps.prof // the group's final state, decoded already
+		}
+	}
 	for uscc := range w.refresh {
 		if err := b.addMerchantEvents(uscc); err != nil {
 			return nil, nil, err
@@ -635,18 +665,18 @@ func (b *docBuilder) addMerchant(uscc string) error {
 	return nil
 }
 
-// recover completes the search indexes at Open: everything, when an index was (re)created;
-// otherwise the events still marked pending.
+// recover completes the search indexes at Open: everything, in an index that was (re)created;
+// then the events still marked pending, in both.
 func (s *Store) recover(mCreated, eCreated bool) error {
 	if mCreated || eCreated {
 		if err := s.reindexAll(mCreated, eCreated); err != nil {
 			return err
 		}
-	} else if err := s.reindexPending(); err != nil {
+	}
+	if err := s.reindexPending(); err != nil {
 		return err
 	}
 	return s.db.Update(func(tx *bolt.Tx) error {
-		// Everything pending is indexed now (reindexAll covers it too).
 		if err := tx.DeleteBucket(bucketPending); err != nil {
 			return err
 		}
@@ -662,7 +692,7 @@ func (s *Store) reindexPending() error {
 		err := pend.ForEach(func(k, v []byte) error {
 			rec := b.evIdx.Get(k)
 			if rec == nil {
-				return nil // a marker left by a rolled-back... cannot happen; nothing to index
+				return nil // no record: nothing to index (markers are written with their records)
 			}
 			_, tlKey, err := decodeEventRecord(rec)
 			if err != nil {

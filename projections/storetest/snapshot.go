@@ -18,7 +18,8 @@ const snapshotPage = 7
 
 // Snapshot dumps, deterministically, every answer b gives about usccs (profile, whole history
 // page by page, search by code, search by name, the events found by the name), and the answers
-// that span merchants (unlinked events, the first page of every merchant and of every event).
+// that span merchants (unlinked events, the first page of every merchant, of the certified and
+// listed ones, and of every event).
 // Two stores built from the same log, however they got there, must give equal snapshots: that
 // is what the hub's rebuild test compares (use Diff to show where they differ).
 //
@@ -38,6 +39,8 @@ func Snapshot(ctx context.Context, b Backend, usccs []string) (string, error) {
 		Merchants    []merchant                  `json:"merchants"`
 		Unlinked     []entry                     `json:"unlinked"`
 		AllMerchants projections.MerchantResults `json:"all_merchants"`
+		Certified    projections.MerchantResults `json:"certified"`
+		Listed       projections.MerchantResults `json:"listed"`
 		AllEvents    eventPage                   `json:"all_events"`
 	}
 	usccs = slices.Clone(usccs)
@@ -87,6 +90,13 @@ func Snapshot(ctx context.Context, b Backend, usccs []string) (string, error) {
 	}
 	dump.Unlinked = canonical(u)
 	if dump.AllMerchants, err = b.SearchMerchants(ctx, projections.MerchantQuery{Limit: projections.MaxLimit}); err != nil {
+		return "", fmt.Errorf("SearchMerchants: %w", err)
+	}
+	yes := true
+	if dump.Certified, err = b.SearchMerchants(ctx, projections.MerchantQuery{Certified: &yes, Limit: projections.MaxLimit}); err != nil {
+		return "", fmt.Errorf("SearchMerchants: %w", err)
+	}
+	if dump.Listed, err = b.SearchMerchants(ctx, projections.MerchantQuery{Listed: &yes, Limit: projections.MaxLimit}); err != nil {
 		return "", fmt.Errorf("SearchMerchants: %w", err)
 	}
 	e, err := b.SearchEvents(ctx, projections.EventQuery{Limit: projections.MaxLimit})

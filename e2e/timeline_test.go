@@ -156,7 +156,7 @@ func TestBureausPushAndTheJointMeetingReads(t *testing.T) {
 		{"malformed JSON", amrKey, "application/cloudevents+json", `{"specversion":`, 400, "body"},
 		{"wrong content type", amrKey, "text/plain", "hello", 415, "Content-Type"},
 		{"unknown type", amrKey, "application/cloudevents+json", strings.Replace(string(body), "merchant.registered", "merchant.exploded", 1), 422, "type"},
-		{"invalid code", amrKey, "application/cloudevents+json", strings.Replace(string(body), shop, shop[:17]+map[bool]string{true: "1", false: "0"}[shop[17] == '0'], 1), 422, "subject"},
+		{"invalid code", amrKey, "application/cloudevents+json", strings.Replace(string(body), `"subject":"`+shop, `"subject":"`+shop[:17]+map[bool]string{true: "1", false: "0"}[shop[17] == '0'], 1), 422, "subject"},
 		{"foreign source", hotlineKey, "application/cloudevents+json", string(body), 403, "source"},
 		{"huge body", amrKey, "application/cloudevents+json", `{"data":"` + huge + `"}`, 413, "body"},
 	}

@@ -18,6 +18,11 @@ func Rebuild(ctx context.Context, cfg Config, d Deps) (folded int64, took time.D
 	if err := cfg.Validate(); err != nil {
 		return 0, 0, err
 	}
+	// Elasticsearch views are rebuilt into a new index generation beside the live one while the
+	// hub keeps running, then swapped in (hub/distributed_rebuild.go).
+	if cfg.Views.Elasticsearch != nil {
+		return rebuildElasticsearch(ctx, cfg, d)
+	}
 	start := time.Now()
 	lg, err := openLog(ctx, cfg, d)
 	if err != nil {

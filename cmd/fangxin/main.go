@@ -44,8 +44,8 @@ func env(name, def string) string {
 }
 
 type settings struct {
-	dataDir, listen, role, logPath, viewsDir, kafka, es, logLevel string
-	demo                                                          bool
+	dataDir, listen, role, logPath, viewsDir, kafka, es, logLevel, namespace string
+	demo                                                                     bool
 }
 
 func (s *settings) bind(cmd *cobra.Command) {
@@ -57,6 +57,7 @@ func (s *settings) bind(cmd *cobra.Command) {
 	f.StringVar(&s.viewsDir, "views-dir", env("FANGXIN_VIEWS_DIR", ""), "embedded views folder (default DATA_DIR/views) (FANGXIN_VIEWS_DIR)")
 	f.StringVar(&s.kafka, "kafka-brokers", env("FANGXIN_KAFKA_BROKERS", ""), "comma-separated Kafka brokers: use Kafka as the log (FANGXIN_KAFKA_BROKERS)")
 	f.StringVar(&s.es, "elasticsearch-url", env("FANGXIN_ELASTICSEARCH_URL", ""), "comma-separated Elasticsearch URLs: use Elasticsearch for the views (FANGXIN_ELASTICSEARCH_URL)")
+	f.StringVar(&s.namespace, "namespace", env("FANGXIN_NAMESPACE", ""), "prefix of the Kafka topics and groups and the Elasticsearch indices, so hubs can share clusters (FANGXIN_NAMESPACE)")
 	f.StringVar(&s.logLevel, "log-level", env("FANGXIN_LOG_LEVEL", "info"), "debug, info, warn or error (FANGXIN_LOG_LEVEL)")
 }
 
@@ -123,7 +124,7 @@ func newServe(stdout, stderr io.Writer) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			return hub.Run(cmd.Context(), s.config(), d)
+			return hub.Run(hub.WithNamespace(cmd.Context(), hub.Namespace(s.namespace)), s.config(), d)
 		},
 	}
 	s.bind(cmd)
@@ -141,7 +142,7 @@ func newRebuild(stdout, stderr io.Writer) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			n, took, err := hub.Rebuild(cmd.Context(), s.config(), d)
+			n, took, err := hub.Rebuild(hub.WithNamespace(cmd.Context(), hub.Namespace(s.namespace)), s.config(), d)
 			if err != nil {
 				return err
 			}

@@ -1,0 +1,673 @@
+// Package distributed holds black-box acceptance tests of the distributed mode: they start the
+// built fangxin binary against the real Kafka and Elasticsearch that scripts/stack.sh runs
+// (FANGXIN_KAFKA_BROKERS, FANGXIN_ELASTICSEARCH_URL), talk to it over HTTP like a bureau would,
+// break things (kill -9, a stopped Elasticsearch, a restarted broker) and end every test with
+// the same check: every event the gateway acknowledged with 202 is in the views exactly once.
+//
+// Every test runs in its own namespace (--namespace: its own topics, consumer groups and
+// indices) on the shared stack, and deletes them when it passes (FANGXIN_E2E_KEEP=1 keeps
+// them). The tests that stop Elasticsearch or the broker do it on a private second stack on
+// other ports (privateStack), started in the background when the package starts and stopped
+// when it ends, so the shared stack is never touched.
+//
+// Without the services the package fails, naming what to set, unless FANGXIN_SKIP_DISTRIBUTED=1
+// asks to skip it explicitly.
+package distributed
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/segmentio/kafka-go"
+
+	"github.com/lizhou/fangxin/events"
+)
+
+var (
+	binPath  string
+	kafkaURL string // shared broker, host:port
+	esURL    string // shared Elasticsearch
+	skipAll  string // why every test skips (FANGXIN_SKIP_DISTRIBUTED=1 without services)
+)
+
+func TestMain(m *testing.M) {
+	os.Exit(testMain(m))
+}
+
+func testMain(m *testing.M) int {
+	kafkaURL, esURL = os.Getenv("FANGXIN_KAFKA_BROKERS"), os.Getenv("FANGXIN_ELASTICSEARCH_URL")
+	if kafkaURL == "" || esURL == "" {
+		if os.Getenv("FANGXIN_SKIP_DISTRIBUTED") == "1" {
+			skipAll = "skipped: FANGXIN_SKIP_DISTRIBUTED=1 and these tests need the real Kafka and Elasticsearch"
+			return m.Run()
+		}
+		fmt.Fprintln(os.Stderr, "e2e/distributed: FANGXIN_KAFKA_BROKERS and FANGXIN_ELASTICSEARCH_URL must be set: these tests run the binary against "+
+			"real Kafka and Elasticsearch. Run `scripts/stack.sh up` and `eval \"$(scripts/stack.sh env)\"`, "+
+			"or set FANGXIN_SKIP_DISTRIBUTED=1 to skip the distributed tests explicitly.")
+		return 1
+	}
+	binPath = os.Getenv("FANGXIN_BIN")
+	if binPath == "" {
+		dir, err := os.MkdirTemp("", "fangxin-e2e-distributed")
+		if err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			return 1
+		}
+		defer os.RemoveAll(dir)
+		binPath = filepath.Join(dir, "fangxin")
+		out, err := exec.Command("go", "build", "-o", binPath, "../../cmd/fangxin").CombinedOutput()
+		if err != nil {
+			fmt.Fprintf(os.Stderr, "building fangxin: %v\n%s", err, out)
+			return 1
+		}
+	}
+	// The private stack takes a while to start on two cores: it starts now, beside the tests that
+	// do not need it, and the fault tests wait for it.
+	if os.Getenv("FANGXIN_E2E_NO_PRIVATE_STACK") != "1" {
+		private.start()
+		defer private.stop()
+	}
+	return m.Run()
+}
+
+// needStack skips or fails the test when the services are missing (see TestMain).
+func needStack(t *testing.T) {
+	t.Helper()
+	if skipAll != "" {
+		t.Skip(skipAll)
+	}
+}
+
+// newNamespace returns a namespace of its own for the test and removes its topics, groups and
+// indices when the test passes.
+func newNamespace(t *testing.T, brokers, es string) string {
+	t.Helper()
+	b := make([]byte, 3)
+	_, _ = rand.Read(b)
+	short := strings.ToLower(regexp.MustCompile(`[^A-Za-z0-9]+`).ReplaceAllString(strings.TrimPrefix(t.Name(), "Test"), ""))
+	if len(short) > 20 {
+		short = short[:20]
+	}
+	ns := "e2e-" + short + "-" + hex.EncodeToString(b)
+	t.Cleanup(func() {
+		if t.Failed() || os.Getenv("FANGXIN_E2E_KEEP") == "1" {
+			t.Logf("kept namespace %s (topics %s.*, indices %s-fangxin-*)", ns, ns, ns)
+			return
+		}
+		dropNamespace(t, brokers, es, ns)
+	})
+	return ns
+}
+
+func dropNamespace(t *testing.T, brokers, es, ns string) {
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	tr := &kafka.Transport{}
+	defer tr.CloseIdleConnections()
+	c := &kafka.Client{Addr: kafka.TCP(strings.Split(brokers, ",")...), Transport: tr, Timeout: 10 * time.Second}
+	if _, err := c.DeleteTopics(ctx, &kafka.DeleteTopicsRequest{Topics: []string{ns + ".fangxin.events.v1", ns + ".fangxin.poison.v1"}}); err != nil {
+		t.Logf("deleting the topics of %s: %v", ns, err)
+	}
+	for _, path := range []string{"/" + ns + "-fangxin-*", "/_index_template/" + ns + "-fangxin-*"} {
+		req, _ := http.NewRequestWithContext(ctx, "DELETE", strings.Split(es, ",")[0]+path, nil)
+		if resp, err := http.DefaultClient.Do(req); err == nil {
+			resp.Body.Close()
+		}
+	}
+}
+
+// proc is one running fangxin process.
+type proc struct {
+	t      *testing.T
+	name   string
+	cmd    *exec.Cmd
+	URL    string
+	stderr *syncBuffer
+	exited chan struct{}
+}
+
+// hubEnv is how a test's processes reach the services.
+type hubEnv struct {
+	dir     string // data folder: keys.json
+	ns      string
+	brokers string
+	es      string
+}
+
+// newEnv makes a data folder and a namespace on the given services.
+func newEnv(t *testing.T, brokers, es string) hubEnv {
+	t.Helper()
+	needStack(t)
+	return hubEnv{dir: t.TempDir(), ns: newNamespace(t, brokers, es), brokers: brokers, es: es}
+}
+
+// sharedEnv is newEnv on the shared stack.
+func sharedEnv(t *testing.T) hubEnv {
+	t.Helper()
+	needStack(t)
+	return newEnv(t, kafkaURL, esURL)
+}
+
+var urlLine = regexp.MustCompile(`http://(127\.0\.0\.1:\d+)/`)
+
+// start runs `fangxin serve --role role` in env and waits until it is ready.
+func (e hubEnv) start(t *testing.T, role string, args ...string) *proc {
+	t.Helper()
+	p := e.launch(t, role, args...)
+	p.waitReady(90 * time.Second)
+	return p
+}
+
+// launch starts the process and waits for its URL, not for readiness.
+func (e hubEnv) launch(t *testing.T, role string, args ...string) *proc {
+	t.Helper()
+	full := append([]string{"serve", "--role", role, "--data-dir", e.dir, "--listen", "127.0.0.1:0", "--log-level", "info",
+		"--namespace", e.ns, "--kafka-brokers", e.brokers, "--elasticsearch-url", e.es}, args...)
+	cmd := exec.Command(binPath, full...)
+	cmd.Env = append(os.Environ(), "FANGXIN_KAFKA_BROKERS=", "FANGXIN_ELASTICSEARCH_URL=", "FANGXIN_NAMESPACE=")
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := &proc{t: t, name: role, cmd: cmd, stderr: &syncBuffer{}, exited: make(chan struct{})}
+	cmd.Stderr = p.stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	found := make(chan string, 1)
+	go func() {
+		sc := bufio.NewScanner(stdout)
+		for sc.Scan() {
+			if m := urlLine.FindStringSubmatch(sc.Text()); m != nil {
+				select {
+				case found <- m[1]:
+				default:
+				}
+			}
+		}
+	}()
+	go func() { _ = cmd.Wait(); close(p.exited) }()
+	t.Cleanup(func() {
+		p.kill()
+		if t.Failed() {
+			t.Logf("stderr of %s (pid %d), last lines:\n%s", p.name, cmd.Process.Pid, p.stderr.tail(40))
+		}
+	})
+	select {
+	case addr := <-found:
+		p.URL = "http://" + addr
+	case <-p.exited:
+		t.Fatalf("fangxin %s exited before listening: %s", role, p.stderr.String())
+	case <-time.After(90 * time.Second):
+		t.Fatalf("fangxin %s did not print its URL within 90 s: %s", role, p.stderr.String())
+	}
+	return p
+}
+
+func (p *proc) waitReady(within time.Duration) {
+	p.t.Helper()
+	deadline := time.Now().Add(within)
+	for time.Now().Before(deadline) {
+		resp, err := http.Get(p.URL + "/readyz")
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == 200 {
+				return
+			}
+		}
+		select {
+		case <-p.exited:
+			p.t.Fatalf("fangxin %s exited: %s", p.name, p.stderr.String())
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
+	p.t.Fatalf("fangxin %s not ready within %s: %s", p.name, within, p.stderr.tail(20))
+}
+
+// kill sends SIGKILL: no shutdown code runs.
+func (p *proc) kill() {
+	if p.cmd.Process != nil {
+		_ = p.cmd.Process.Signal(syscall.SIGKILL)
+		<-p.exited
+	}
+}
+
+// stop sends SIGTERM and waits for a clean exit.
+func (p *proc) stop() {
+	p.t.Helper()
+	_ = p.cmd.Process.Signal(syscall.SIGTERM)
+	select {
+	case <-p.exited:
+	case <-time.After(45 * time.Second):
+		p.t.Fatalf("fangxin %s did not stop within 45 s after SIGTERM", p.name)
+	}
+	if code := p.cmd.ProcessState.ExitCode(); code != 0 {
+		p.t.Fatalf("fangxin %s exited with %d after SIGTERM: %s", p.name, code, p.stderr.tail(20))
+	}
+}
+
+var lagLine = regexp.MustCompile(`(?m)^fangxin_projector_lag_events (\S+)$`)
+
+// lag reads the projector's lag gauge; -2 when it cannot be read.
+func (p *proc) lag() float64 {
+	resp, err := http.Get(p.URL + "/metrics")
+	if err != nil {
+		return -2
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	m := lagLine.FindStringSubmatch(string(b))
+	if m == nil {
+		return -2
+	}
+	v, err := strconv.ParseFloat(m[1], 64)
+	if err != nil {
+		return -2
+	}
+	return v
+}
+
+// caughtUp waits until the projector process has committed everything the log holds.
+func (p *proc) caughtUp(within time.Duration) {
+	p.t.Helper()
+	deadline := time.Now().Add(within)
+	for time.Now().Before(deadline) {
+		if p.lag() == 0 {
+			return
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	p.t.Fatalf("projector %s did not catch up within %s (lag %v)", p.name, within, p.lag())
+}
+
+// fangxin runs a one-shot subcommand and returns its stdout and stderr.
+func fangxin(t *testing.T, args ...string) (string, string) {
+	t.Helper()
+	cmd := exec.Command(binPath, args...)
+	cmd.Env = append(os.Environ(), "FANGXIN_KAFKA_BROKERS=", "FANGXIN_ELASTICSEARCH_URL=", "FANGXIN_NAMESPACE=")
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("fangxin %s: %v\n%s", strings.Join(args, " "), err, stderr.String())
+	}
+	return strings.TrimSpace(string(out)), stderr.String()
+}
+
+// key creates a key for bureau in the env's data folder.
+func (e hubEnv) key(t *testing.T, bureau string) string {
+	t.Helper()
+	out, _ := fangxin(t, "keys", "create", "--data-dir", e.dir, "--bureau", bureau)
+	return out
+}
+
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+func (s *syncBuffer) tail(n int) string {
+	lines := strings.Split(strings.TrimRight(s.String(), "\n"), "\n")
+	if len(lines) > n {
+		lines = lines[len(lines)-n:]
+	}
+	return strings.Join(lines, "\n")
+}
+
+// ---------------------------------------------------------------------------------------------
+// HTTP client
+
+type client struct {
+	t   *testing.T
+	url string
+	key string
+}
+
+var httpClient = &http.Client{Timeout: 60 * time.Second}
+
+func (c client) do(method, path, contentType string, body []byte) (int, []byte) {
+	req, err := http.NewRequest(method, c.url+path, bytes.NewReader(body))
+	if err != nil {
+		c.t.Fatal(err)
+	}
+	if contentType != "" {
+		req.Header.Set("Content-Type", contentType)
+	}
+	if c.key != "" {
+		req.Header.Set("Authorization", "Bearer "+c.key)
+	}
+	resp, err := httpClient.Do(req)
+	if err != nil {
+		return 0, []byte(err.Error())
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, b
+}
+
+func (c client) get(path string, into any) int {
+	c.t.Helper()
+	code, body := c.do("GET", path, "", nil)
+	if into != nil && code == 200 {
+		if err := json.Unmarshal(body, into); err != nil {
+			c.t.Fatalf("GET %s: %v: %s", path, err, body)
+		}
+	}
+	return code
+}
+
+func (c client) pushBatch(evs []events.Event) (int, []byte) {
+	body, err := json.Marshal(evs)
+	if err != nil {
+		c.t.Fatal(err)
+	}
+	return c.do("POST", "/v1/events", "application/cloudevents-batch+json", body)
+}
+
+func (c client) push(ev events.Event) (int, []byte) {
+	body, err := json.Marshal(ev)
+	if err != nil {
+		c.t.Fatal(err)
+	}
+	return c.do("POST", "/v1/events", "application/cloudevents+json", body)
+}
+
+type profile struct {
+	USCC           string         `json:"uscc"`
+	Name           string         `json:"name"`
+	EventCount     int            `json:"event_count"`
+	CountsByType   map[string]int `json:"counts_by_type"`
+	CountsByBureau map[string]int `json:"counts_by_bureau"`
+	OpenComplaints []any          `json:"open_complaints"`
+}
+
+type historyPage struct {
+	Events     []events.Event `json:"events"`
+	NextCursor string         `json:"next_cursor"`
+}
+
+// history walks every page of a merchant's history; ok is false when a page did not answer 200
+// (the views are unavailable).
+func (c client) history(uscc string, limit int) ([]events.Event, bool) {
+	var all []events.Event
+	cursor := ""
+	for {
+		var page historyPage
+		path := "/v1/merchants/" + uscc + "/history?limit=" + strconv.Itoa(limit)
+		if cursor != "" {
+			path += "&cursor=" + url.QueryEscape(cursor)
+		}
+		code, body := c.do("GET", path, "", nil)
+		if code != 200 {
+			return nil, false
+		}
+		if err := json.Unmarshal(body, &page); err != nil {
+			c.t.Fatalf("GET %s: %v", path, err)
+		}
+		all = append(all, page.Events...)
+		if page.NextCursor == "" {
+			return all, true
+		}
+		cursor = page.NextCursor
+	}
+}
+
+func (c client) fullHistory(uscc string) []events.Event {
+	c.t.Helper()
+	h, ok := c.history(uscc, 37)
+	if !ok {
+		c.t.Fatalf("history of %s did not answer 200", uscc)
+	}
+	return h
+}
+
+// ---------------------------------------------------------------------------------------------
+// events
+
+// uscc makes a valid unified social credit code from a number.
+func uscc(n int) string {
+	prefix := fmt.Sprintf("92510802MA%07d", n)
+	c, ok := events.USCCCheckChar(prefix)
+	if !ok {
+		panic(prefix)
+	}
+	return prefix + string(c)
+}
+
+var shanghai = time.FixedZone("CST", 8*3600)
+
+func complaint(bureau, id, subject string, at time.Time, summary string) events.Event {
+	data, _ := json.Marshal(map[string]any{
+		"complaint_id": id, "channel": "12315", "category": "预付卡", "summary": summary,
+		"received_at": at.Format(time.RFC3339),
+	})
+	return events.Event{SpecVersion: "1.0", ID: id, Source: events.SourceOf(bureau), Type: events.TypeComplaintReceived,
+		Subject: subject, Time: at, DataContentType: "application/json", Data: data}
+}
+
+func registration(subject, name string, at time.Time) events.Event {
+	data, _ := json.Marshal(map[string]any{
+		"name": name, "township": "510802002", "industry": "H6210", "address": "利州区嘉陵街道嘉陵路1号",
+		"registered_at": at.Format(time.RFC3339),
+	})
+	return events.Event{SpecVersion: "1.0", ID: "reg-" + subject, Source: events.SourceOf("amr"), Type: events.TypeMerchantRegistered,
+		Subject: subject, Time: at, DataContentType: "application/json", Data: data}
+}
+
+// ---------------------------------------------------------------------------------------------
+// The check every test ends with.
+
+// ledger records what the gateway acknowledged.
+type ledger struct {
+	mu       sync.Mutex
+	acked    map[string]string // event id -> merchant
+	refused  map[string]string // answered 503 (or no answer): may or may not be in the log
+	statuses map[int]int
+}
+
+func newLedger() *ledger {
+	return &ledger{acked: map[string]string{}, refused: map[string]string{}, statuses: map[int]int{}}
+}
+
+func (l *ledger) record(code int, batch []events.Event) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.statuses[code]++
+	for _, ev := range batch {
+		if code == 202 {
+			l.acked[ev.ID] = ev.Subject
+			delete(l.refused, ev.ID)
+		} else if _, ok := l.acked[ev.ID]; !ok {
+			l.refused[ev.ID] = ev.Subject
+		}
+	}
+}
+
+func (l *ledger) ackedCount() int {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return len(l.acked)
+}
+
+func (l *ledger) merchants() []string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	set := map[string]bool{}
+	for _, m := range l.acked {
+		set[m] = true
+	}
+	for _, m := range l.refused {
+		set[m] = true
+	}
+	var out []string
+	for m := range set {
+		out = append(out, m)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// viewsState reads every merchant's history and profile.
+func viewsState(c client, merchants []string) (seen map[string]int, counts map[string][2]int, ok bool) {
+	seen, counts = map[string]int{}, map[string][2]int{}
+	for _, m := range merchants {
+		hist, ok := c.history(m, 500)
+		if !ok {
+			return nil, nil, false
+		}
+		var p profile
+		if code := c.get("/v1/merchants/"+m, &p); code != 200 && code != 404 {
+			return nil, nil, false
+		}
+		counts[m] = [2]int{p.EventCount, len(hist)}
+		for _, ev := range hist {
+			seen[ev.ID]++
+		}
+	}
+	return seen, counts, true
+}
+
+// exactlyOnce waits (up to within) until every acknowledged event is in the views, then checks
+// that each is there exactly once, that no event is there twice, and that every profile counts
+// what its history holds.
+func (l *ledger) exactlyOnce(t *testing.T, c client, within time.Duration) {
+	t.Helper()
+	merchants := l.merchants()
+	l.mu.Lock()
+	acked := make(map[string]string, len(l.acked))
+	for k, v := range l.acked {
+		acked[k] = v
+	}
+	refused := len(l.refused)
+	statuses := fmt.Sprint(l.statuses)
+	l.mu.Unlock()
+	if len(acked) == 0 {
+		t.Fatal("no event was acknowledged")
+	}
+	start := time.Now()
+	deadline := start.Add(within)
+	var seen map[string]int
+	var counts map[string][2]int
+	for {
+		var ok bool
+		seen, counts, ok = viewsState(c, merchants)
+		missing := 0
+		if ok {
+			for id := range acked {
+				if seen[id] == 0 {
+					missing++
+				}
+			}
+			consistent := true
+			for _, n := range counts {
+				if n[0] != n[1] {
+					consistent = false
+				}
+			}
+			if missing == 0 && consistent {
+				break
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Errorf("after %s, %d of %d acknowledged events are missing from the views (views answering: %v)", within, missing, len(acked), ok)
+			break
+		}
+		time.Sleep(250 * time.Millisecond)
+	}
+	for id, n := range seen {
+		if n != 1 {
+			t.Errorf("event %s is in the views %d times", id, n)
+		}
+	}
+	for id := range acked {
+		if seen[id] == 0 {
+			t.Errorf("acknowledged event %s is not in the views", id)
+		}
+	}
+	for m, n := range counts {
+		if n[0] != n[1] {
+			t.Errorf("%s: the profile counts %d events, the history holds %d", m, n[0], n[1])
+		}
+	}
+	extra := len(seen) - len(acked)
+	t.Logf("exactly once: %d acknowledged events all in the views once (%d answered otherwise, %d of those in the log anyway); statuses %s; converged in %s",
+		len(acked), refused, extra, statuses, time.Since(start).Round(time.Millisecond))
+}
+
+// pusher sends batches of complaints from workers goroutines until stopped, recording every
+// answer in the ledger.
+type pusher struct {
+	l    *ledger
+	stop chan struct{}
+	wg   sync.WaitGroup
+}
+
+// startPushers pushes batches of size complaints about merchants uscc(base)..uscc(base+span-1),
+// each worker pausing pause between batches.
+func startPushers(t *testing.T, c client, l *ledger, workers, size, base, span int, pause time.Duration, tag string) *pusher {
+	p := &pusher{l: l, stop: make(chan struct{})}
+	t0 := time.Date(2026, 5, 1, 8, 0, 0, 0, shanghai)
+	for w := 0; w < workers; w++ {
+		p.wg.Add(1)
+		go func(w int) {
+			defer p.wg.Done()
+			for n := 0; ; n++ {
+				select {
+				case <-p.stop:
+					return
+				default:
+				}
+				batch := make([]events.Event, size)
+				for i := range batch {
+					k := n*size + i
+					id := fmt.Sprintf("%s-w%d-b%d-%d", tag, w, n, i)
+					batch[i] = complaint("hotline-12315", id, uscc(base+(k*7+w)%span), t0.Add(time.Duration(k)*time.Second+time.Duration(w)*time.Millisecond), "预付卡退费纠纷")
+				}
+				code, _ := c.pushBatch(batch)
+				l.record(code, batch)
+				select {
+				case <-p.stop:
+					return
+				case <-time.After(pause):
+				}
+			}
+		}(w)
+	}
+	return p
+}
+
+func (p *pusher) halt() {
+	close(p.stop)
+	p.wg.Wait()
+}

@@ -20,6 +20,10 @@ type Options struct {
 	// RecoveryBatch is how many documents Open writes per bleve batch when it re-indexes.
 	// Default 1000.
 	RecoveryBatch int
+	// GroupWait bounds how long a group, once the search index is free for it, waits for as many
+	// Apply calls as the previous group had. Default 2ms; it only delays calls made concurrently
+	// with others.
+	GroupWait time.Duration
 }
 
 const maxMaxBatch = 100_000
@@ -34,6 +38,9 @@ func (o *Options) setDefaults() {
 	if o.RecoveryBatch == 0 {
 		o.RecoveryBatch = 1000
 	}
+	if o.GroupWait == 0 {
+		o.GroupWait = 2 * time.Millisecond
+	}
 }
 
 // Validate reports every invalid setting. Zero values are valid: they take the defaults.
@@ -44,6 +51,9 @@ func (o Options) Validate() error {
 	}
 	if o.LockTimeout < 0 {
 		errs = append(errs, errors.New("embedded: LockTimeout must be ≥ 0 (0 = default)"))
+	}
+	if o.GroupWait < 0 || o.GroupWait > time.Second {
+		errs = append(errs, errors.New("embedded: GroupWait must be between 0 and 1s (0 = default)"))
 	}
 	if o.RecoveryBatch < 0 || o.RecoveryBatch > maxMaxBatch {
 		errs = append(errs, fmt.Errorf("embedded: RecoveryBatch %d must be between 1 and %d (0 = default)", o.RecoveryBatch, maxMaxBatch))

@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/blevesearch/bleve/v2"
 	"github.com/blevesearch/bleve/v2/analysis"
@@ -44,6 +45,9 @@ type Store struct {
 	// their pending markers.
 	clearedMu sync.Mutex
 	cleared   [][]byte
+
+	inflight atomic.Int64 // Apply calls in progress
+	groups   atomic.Int64 // groups committed, for the benchmarks
 
 	// afterCommit, when set (tests only), runs between the bbolt commit and the bleve batch of
 	// each group; an error fails the group there, as a crash would.
@@ -96,11 +100,13 @@ func Open(dir string, opts Options) (*Store, error) {
 	}
 	s.intake = make(chan *request, opts.MaxBatch)
 	s.done = make(chan struct{})
-	toIndex := make(chan *group, 1)
+	toIndex := make(chan *group)
+	idle := make(chan struct{}, 1)
+	idle <- struct{}{}
 	var wg sync.WaitGroup
 	wg.Add(2)
-	go func() { defer wg.Done(); s.commitLoop(toIndex) }()
-	go func() { defer wg.Done(); s.indexLoop(toIndex) }()
+	go func() { defer wg.Done(); s.commitLoop(toIndex, idle) }()
+	go func() { defer wg.Done(); s.indexLoop(toIndex, idle) }()
 	go func() { wg.Wait(); close(s.done) }()
 	return s, nil
 }
@@ -175,6 +181,8 @@ func (s *Store) Apply(ctx context.Context, ev projections.TimelineEntry, pos eve
 	if fold == nil {
 		return false, errors.New("embedded: Apply needs a fold")
 	}
+	s.inflight.Add(1)
+	defer s.inflight.Add(-1)
 	r := &request{entry: ev, pos: pos, fold: fold, done: make(chan result, 1)}
 	s.mu.RLock()
 	if s.closed {
@@ -197,41 +205,78 @@ func (s *Store) Apply(ctx context.Context, ev projections.TimelineEntry, pos eve
 	}
 }
 
-// commitLoop is the first pipeline stage: it gathers waiting requests into a group, commits the
-// group to bbolt in one transaction and passes it on.
-func (s *Store) commitLoop(out chan<- *group) {
+// commitLoop is the first stage: it gathers waiting requests into a group, commits the group to
+// bbolt in one transaction and hands it to indexLoop.
+//
+// A group is committed once the indexer is free (idle holds its token), so that everything that
+// arrives while bleve persists the previous group joins the next one; and once the indexer is
+// free it waits up to Options.GroupWait for the other Apply calls in progress (callers just
+// answered, about to call again), so that a closed loop of N callers commits groups of N, not
+// two alternating halves. A lone caller never waits.
+func (s *Store) commitLoop(out chan<- *group, idle <-chan struct{}) {
 	defer close(out)
+	ready := false // we hold the indexer's token
+	timer := time.NewTimer(time.Hour)
+	timer.Stop()
 	for first := range s.intake {
 		g := &group{reqs: []*request{first}}
+		closed, waiting := false, false
 	gather:
 		for len(g.reqs) < s.opts.MaxBatch {
+			if ready && int64(len(g.reqs)) >= s.inflight.Load() {
+				break
+			}
+			idleCh := idle
+			if ready {
+				idleCh = nil
+				if !waiting {
+					timer.Reset(s.opts.GroupWait)
+					waiting = true
+				}
+			}
 			select {
 			case r, ok := <-s.intake:
 				if !ok {
+					closed = true
 					break gather
 				}
 				g.reqs = append(g.reqs, r)
-			default:
+			case <-idleCh:
+				ready = true
+			case <-timer.C:
+				waiting = false
 				break gather
 			}
 		}
+		if waiting && !timer.Stop() {
+			<-timer.C
+		}
+		s.groups.Add(1)
 		s.commit(g)
 		if g.err != nil {
 			g.finish()
-			continue
+		} else {
+			if !ready {
+				<-idle
+			}
+			ready = false
+			out <- g
 		}
-		out <- g
+		if closed {
+			return
+		}
 	}
 }
 
 // indexLoop is the second stage: it writes each group's documents to both indexes (in parallel;
 // each Batch returns once persisted), then answers the group's requests.
-func (s *Store) indexLoop(in <-chan *group) {
+func (s *Store) indexLoop(in <-chan *group, idle chan<- struct{}) {
 	for g := range in {
 		if hook := s.afterCommit.Load(); hook != nil {
 			if err := (*hook)(); err != nil {
 				g.err = err
 				g.finish()
+				idle <- struct{}{}
 				continue
 			}
 		}
@@ -243,6 +288,7 @@ func (s *Store) indexLoop(in <-chan *group) {
 			s.clearedMu.Unlock()
 		}
 		g.finish()
+		idle <- struct{}{}
 	}
 }
 

@@ -216,7 +216,7 @@ func OtherEvents() []events.Event {
 		}),
 		Event("hotline-12345", events.TypeComplaintReceived, "", "ul-c2", At(19), events.ComplaintReceived{
 			ComplaintID: "12345-0007", Channel: "12345", Category: "价格", Summary: "早餐店价格欺诈",
-			ReceivedAt: At(19), Township: Jialing, MerchantName: "嘉陵街道某早餐店",
+			ReceivedAt: At(19), Township: Jialing, MerchantName: "嘉陵街道某早餐店", Address: "利州区嘉陵街道今日路",
 		}),
 		Event("amr", events.TypeWarningIssued, "", "ul-w1", At(19.5), events.WarningIssued{
 			Title: "关于预付式消费的消费警示", Body: "提醒消费者谨慎办理大额预付卡，保留合同和付款凭证。",
@@ -265,14 +265,9 @@ func Fixture() []LogEntry {
 	return log
 }
 
-// Applier is the write half of a backend.
-type Applier interface {
-	projections.Store
-}
-
 // ApplyAll applies log as the projector does: each partition key's events one at a time and in
 // order, different keys concurrently. It returns the first error.
-func ApplyAll(ctx context.Context, s Applier, log []LogEntry) error {
+func ApplyAll(ctx context.Context, s projections.Store, log []LogEntry) error {
 	streams := map[string][]LogEntry{}
 	var keys []string
 	for _, l := range log {

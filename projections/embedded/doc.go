@@ -2,7 +2,7 @@
 // service to run. It implements projections.Store and answers the gateway's queries (Profile,
 // History, SearchMerchants, SearchEvents, Unlinked); it passes projections/storetest.
 //
-// # Layout (measured choices, see FACTS.md and BenchmarkApply / BenchmarkHistory)
+// # Layout (measured choices: see BenchmarkApply, BenchmarkHistory, BenchmarkSearch)
 //
 // views.db is a bbolt file holding the structured views, the source of every answer:
 //   - timeline: uscc 0x00 | ^time big-endian | event key -> type, bureau, entry JSON. The time part
@@ -34,17 +34,21 @@
 // # Contract
 //
 //   - Safe for concurrent use. Concurrent Apply calls are group-committed: one goroutine gathers
-//     every waiting call (up to Options.MaxBatch) into one bbolt transaction (one fsync), then
-//     hands the group's documents to a second goroutine that writes one bleve batch per index
-//     while the next group is being committed to bbolt. Groups reach bleve in commit order.
+//     the waiting calls (up to Options.MaxBatch) into one bbolt transaction (one fsync) and hands
+//     the group's documents to a second goroutine that writes one bleve batch per index (the two
+//     in parallel). A group is committed when the indexer is free for it, so that calls arriving
+//     while bleve persists one group form the next; then it waits up to Options.GroupWait for the
+//     other Apply calls in progress, so N callers in a loop commit groups of N. A lone caller
+//     never waits. Groups reach bleve in commit order. BenchmarkApply reports events/group.
 //   - Durable on return: Apply returns nil only after the bbolt commit (fsync) and both bleve
 //     batches have been persisted. scorch's Batch blocks until the persister has written the
 //     segment (zapx fsyncs it) and committed and synced its root bolt, unless the index was
 //     opened with unsafe_batch, which this package never sets (bleve v2.6.3
 //     index/scorch/scorch.go prepareSegment waits on introduction.persisted; persister.go
 //     persistSnapshotDirect calls rootBolt.Sync). bleve does not fsync the directory after
-//     creating a segment file: the guarantee covers kill -9 of the process; surviving power
-//     loss also relies on the file system (ext4 and xfs journal the new entry).
+//     creating a segment file: kill -9 of the process is covered everywhere; for power loss,
+//     ext4's fsync of the new file commits the journal transaction holding its directory
+//     entry, other file systems may not.
 //   - Exactly once per event key: a key recorded at another position is a duplicate and changes
 //     nothing; a key recorded at the same position is a redelivery: its search documents (and
 //     its merchant's) are written again, an idempotent upsert by document id, which completes a
@@ -55,7 +59,7 @@
 //     missing or unreadable bleve index from bbolt entirely, so deleting the *.bleve folders is
 //     a safe way to re-index.
 //   - Ownership: every returned value is decoded afresh for the call and owned by the caller.
-//     Apply does not retain the entry's slices after it returns.
+//     Apply copies the entry's Data and Private: the caller may reuse them once it returns.
 //   - Reads see every Apply that has returned. Search may see an event a few milliseconds
 //     before its Apply returns; History and Profile see it once its bbolt commit is done.
 package embedded

@@ -183,6 +183,8 @@ func (s *Store) Apply(ctx context.Context, ev projections.TimelineEntry, pos eve
 	}
 	s.inflight.Add(1)
 	defer s.inflight.Add(-1)
+	// The group may still read the entry after a cancelled call returned: keep a copy.
+	ev.Event.Data, ev.Private = bytes.Clone(ev.Event.Data), bytes.Clone(ev.Private)
 	r := &request{entry: ev, pos: pos, fold: fold, done: make(chan result, 1)}
 	s.mu.RLock()
 	if s.closed {

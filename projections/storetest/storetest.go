@@ -54,13 +54,14 @@ type Backend interface {
 	Close() error
 }
 
-// Opener returns a fresh, empty backend. RunAll closes it when the test ends (t.Cleanup), and
-// checks that Close succeeds.
-type Opener func(t *testing.T) Backend
+// opener returns a fresh, empty backend.
+type opener func(t *testing.T) Backend
 
-// RunAll runs the whole suite; each case opens its own backends.
+// RunAll runs the whole suite. Each case calls open for the fresh, empty backends it needs and
+// closes them when it ends (t.Cleanup), checking that Close succeeds; open must not close them.
+// Backends opened in one test must be independent (RebuildEquality has two open at once).
 func RunAll(t *testing.T, open func(t *testing.T) Backend) {
-	o := Opener(open)
+	o := opener(open)
 	t.Run("ProfileSteps", func(t *testing.T) { testProfileSteps(t, o) })
 	t.Run("Fixture", func(t *testing.T) { testFixture(t, o) })
 	t.Run("Duplicates", func(t *testing.T) { testDuplicates(t, o) })
@@ -69,7 +70,7 @@ func RunAll(t *testing.T, open func(t *testing.T) Backend) {
 	t.Run("RebuildEquality", func(t *testing.T) { testRebuildEquality(t, o) })
 }
 
-func (o Opener) fresh(t *testing.T) Backend {
+func (o opener) fresh(t *testing.T) Backend {
 	t.Helper()
 	b := o(t)
 	t.Cleanup(func() {
@@ -209,7 +210,7 @@ func sameEntry(t *testing.T, got, want projections.TimelineEntry) {
 	}
 }
 
-func testProfileSteps(t *testing.T, o Opener) {
+func testProfileSteps(t *testing.T, o opener) {
 	b := o.fresh(t)
 	ctx := ctxOf(t)
 	yes, no := true, false
@@ -369,7 +370,7 @@ func mapsEqual(a, b map[string]int) bool {
 	return true
 }
 
-func testFixture(t *testing.T, o Opener) {
+func testFixture(t *testing.T, o opener) {
 	b := o.fresh(t)
 	log := Fixture()
 	start := time.Now()
@@ -782,7 +783,7 @@ func testBadQueries(t *testing.T, b Backend) {
 	}
 }
 
-func testDuplicates(t *testing.T, o Opener) {
+func testDuplicates(t *testing.T, o opener) {
 	b := o.fresh(t)
 	ctx := ctxOf(t)
 	steps := LaoZhangSteps()
@@ -824,7 +825,7 @@ func testDuplicates(t *testing.T, o Opener) {
 	}
 }
 
-func testRedelivery(t *testing.T, o Opener) {
+func testRedelivery(t *testing.T, o opener) {
 	b := o.fresh(t)
 	ctx := ctxOf(t)
 	steps := LaoZhangSteps()
@@ -875,7 +876,7 @@ const (
 
 func concurrentName(m int) string { return fmt.Sprintf("并发测试%02d号店", m) }
 
-func testConcurrent(t *testing.T, o Opener) {
+func testConcurrent(t *testing.T, o opener) {
 	b := o.fresh(t)
 	ctx := ctxOf(t)
 	start := time.Now()
@@ -944,7 +945,7 @@ func testConcurrent(t *testing.T, o Opener) {
 
 // testRebuildEquality builds one backend as the live projector would (concurrently, with
 // duplicates and redeliveries) and one by a plain replay of the log; every answer must agree.
-func testRebuildEquality(t *testing.T, o Opener) {
+func testRebuildEquality(t *testing.T, o opener) {
 	log := Fixture()
 	ctx := ctxOf(t)
 	live := o.fresh(t)

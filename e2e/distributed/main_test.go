@@ -180,7 +180,11 @@ func (e hubEnv) start(t *testing.T, role string, args ...string) *proc {
 // launch starts the process and waits for its URL, not for readiness.
 func (e hubEnv) launch(t *testing.T, role string, args ...string) *proc {
 	t.Helper()
-	full := append([]string{"serve", "--role", role, "--data-dir", e.dir, "--listen", "127.0.0.1:0", "--log-level", "info",
+	level := "info"
+	if v := os.Getenv("FANGXIN_E2E_LOG_LEVEL"); v != "" {
+		level = v
+	}
+	full := append([]string{"serve", "--role", role, "--data-dir", e.dir, "--listen", "127.0.0.1:0", "--log-level", level,
 		"--namespace", e.ns, "--kafka-brokers", e.brokers, "--elasticsearch-url", e.es}, args...)
 	cmd := exec.Command(binPath, full...)
 	cmd.Env = append(os.Environ(), "FANGXIN_KAFKA_BROKERS=", "FANGXIN_ELASTICSEARCH_URL=", "FANGXIN_NAMESPACE=")
@@ -209,7 +213,9 @@ func (e hubEnv) launch(t *testing.T, role string, args ...string) *proc {
 	t.Cleanup(func() {
 		p.kill()
 		if t.Failed() {
-			t.Logf("stderr of %s (pid %d), last lines:\n%s", p.name, cmd.Process.Pid, p.stderr.tail(40))
+			f := filepath.Join(os.TempDir(), fmt.Sprintf("fangxin-e2e-%s-%s-%d.log", e.ns, p.name, cmd.Process.Pid))
+			_ = os.WriteFile(f, []byte(p.stderr.String()), 0o644)
+			t.Logf("stderr of %s (pid %d) in %s; last lines:\n%s", p.name, cmd.Process.Pid, f, p.stderr.tail(15))
 		}
 	})
 	select {
@@ -296,7 +302,28 @@ func (p *proc) caughtUp(within time.Duration) {
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
-	p.t.Fatalf("projector %s did not catch up within %s (lag %v)", p.name, within, p.lag())
+	lag := p.lag()
+	p.dumpStacks()
+	p.t.Fatalf("projector %s did not catch up within %s (lag %v)", p.name, within, lag)
+}
+
+// dumpStacks makes the process print every goroutine's stack (SIGQUIT) into its stderr, which
+// the cleanup saves when the test fails.
+func (p *proc) dumpStacks() {
+	if resp, err := http.Get(p.URL + "/metrics"); err == nil {
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		for _, line := range strings.Split(string(b), "\n") {
+			if strings.HasPrefix(line, "fangxin_projector_") {
+				p.t.Log(line)
+			}
+		}
+	}
+	_ = p.cmd.Process.Signal(syscall.SIGQUIT)
+	select {
+	case <-p.exited:
+	case <-time.After(5 * time.Second):
+	}
 }
 
 // fangxin runs a one-shot subcommand and returns its stdout and stderr.
@@ -670,4 +697,22 @@ func startPushers(t *testing.T, c client, l *ledger, workers, size, base, span i
 func (p *pusher) halt() {
 	close(p.stop)
 	p.wg.Wait()
+}
+
+var handledLine = regexp.MustCompile(`(?m)^fangxin_projector_handler_execution_time_seconds_count\{[^}]*success="true"[^}]*\} (\S+)$`)
+
+// handled reads how many messages the projector's handler folded successfully.
+func (p *proc) handled() float64 {
+	resp, err := http.Get(p.URL + "/metrics")
+	if err != nil {
+		return -1
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	m := handledLine.FindStringSubmatch(string(b))
+	if m == nil {
+		return 0
+	}
+	v, _ := strconv.ParseFloat(m[1], 64)
+	return v
 }

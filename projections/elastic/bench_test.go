@@ -1,0 +1,220 @@
+package elastic
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/elastic/go-elasticsearch/v8/esapi"
+	"github.com/elastic/go-elasticsearch/v8/esutil"
+
+	"github.com/lizhou/fangxin/eventlog"
+	"github.com/lizhou/fangxin/events"
+	"github.com/lizhou/fangxin/projections"
+	"github.com/lizhou/fangxin/projections/storetest"
+)
+
+// benchEventsPerMerchant: a registration, then complaints and inspections.
+const benchEventsPerMerchant = 10
+
+type benchEvent struct {
+	entry projections.TimelineEntry
+	pos   eventlog.Position
+}
+
+// benchLog is n events over n/benchEventsPerMerchant merchants, split into callers streams
+// (one log partition each); each merchant's events are in one stream, in order.
+func benchLog(n, callers int) [][]benchEvent {
+	streams := make([][]benchEvent, callers)
+	merchants := max(1, n/benchEventsPerMerchant)
+	offsets := make([]int64, callers)
+	for i := 0; i < n; i++ {
+		m, k := i%merchants, i/merchants
+		uscc := storetest.USCC(10_000 + m)
+		id := fmt.Sprintf("b-%d-%d", m, k)
+		at := storetest.At(float64(k))
+		var ev events.Event
+		switch {
+		case k == 0:
+			ev = storetest.Event("amr", events.TypeMerchantRegistered, uscc, id, at, events.MerchantRegistered{
+				Name: fmt.Sprintf("基准测试%d号火锅店", m), Township: storetest.Dongba, Industry: "H6210",
+				Address: "利州区东坝街道基准路" + fmt.Sprint(m) + "号", RegisteredAt: at})
+		case k%2 == 1:
+			ev = storetest.Event("hotline-12315", events.TypeComplaintReceived, uscc, id, at, events.ComplaintReceived{
+				ComplaintID: "BC-" + id, Channel: "12315", Category: "食品安全", Summary: "顾客反映菜品不新鲜，要求退款",
+				ReceivedAt: at, Consumer: map[string]any{"name": "张某", "phone": "13900000000"}})
+		default:
+			ev = storetest.Event("amr", events.TypeInspectionCompleted, uscc, id, at, events.InspectionCompleted{
+				InspectionID: "BJ-" + id, Kind: "random", Result: "pass", InspectedAt: at, Findings: "后厨卫生良好，台账齐全"})
+		}
+		st := m % callers
+		offsets[st]++
+		streams[st] = append(streams[st], benchEvent{projections.Redact(ev), eventlog.Position{Partition: int32(st), Offset: offsets[st]}})
+	}
+	return streams
+}
+
+// BenchmarkApply measures events/s through Apply with many calls at once, and, in the same run,
+// raw bulk indexing of the same documents (a timeline document and the merchant's document per
+// event) through esutil.BulkIndexer into fresh indices of the same templates, followed by one
+// refresh. The ratio shows what exactly-once, per-merchant order and visibility on return cost.
+// callers=256 is the projector's limit; callers=2048 shows how groups amortize with more.
+//
+//	go test ./projections/elastic -run '^$' -bench BenchmarkApply -benchtime 20000x
+func BenchmarkApply(b *testing.B) {
+	for _, callers := range []int{256, 2048} {
+		b.Run(fmt.Sprintf("callers=%d", callers), func(b *testing.B) { benchApply(b, callers) })
+	}
+}
+
+func benchApply(b *testing.B, callers int) {
+	cfg := testConfig(b)
+	ctx := context.Background()
+	streams := benchLog(b.N, callers)
+
+	b.StopTimer()
+	c0 := esCPU()
+	raw := benchRawBulk(b, cfg, streams)
+	c1 := esCPU()
+
+	s := openStore(b, cfg)
+	defer s.Close()
+	var failed atomic.Value
+	var wg sync.WaitGroup
+	b.StartTimer()
+	start := time.Now()
+	for _, st := range streams {
+		wg.Add(1)
+		go func(st []benchEvent) {
+			defer wg.Done()
+			for _, e := range st {
+				if _, err := s.Apply(ctx, e.entry, e.pos, projections.FoldProfile); err != nil {
+					failed.Store(err)
+					return
+				}
+			}
+		}(st)
+	}
+	wg.Wait()
+	took := time.Since(start)
+	b.StopTimer()
+	c2 := esCPU()
+	if err, _ := failed.Load().(error); err != nil {
+		b.Fatal(err)
+	}
+	r, err := s.SearchEvents(ctx, projections.EventQuery{Limit: 1})
+	if err != nil || r.Total != b.N {
+		b.Fatalf("after the run: %d events searchable, %v; want %d", r.Total, err, b.N)
+	}
+	rate := float64(b.N) / took.Seconds()
+	b.ReportMetric(rate, "events/s")
+	b.ReportMetric(raw, "bulk-events/s")
+	b.ReportMetric(100*rate/raw, "%-of-bulk")
+	if c0 > 0 {
+		// Elasticsearch's own CPU per event: robust to a busy machine, unlike wall time.
+		b.ReportMetric((c2-c1)/float64(b.N)*1e6, "es-cpu-µs/event")
+		b.ReportMetric((c1-c0)/float64(b.N)*1e6, "es-cpu-µs/bulk-event")
+	}
+}
+
+// benchRawBulk indexes the documents Apply would write for streams, with no reads, checks or
+// ordering, through esutil.BulkIndexer, and returns events/s.
+func benchRawBulk(b *testing.B, cfg Config, streams [][]benchEvent) float64 {
+	ctx := context.Background()
+	gs, err := OpenGeneration(ctx, cfg, "raw") // the same templates, indices of their own
+	if err != nil {
+		b.Fatal(err)
+	}
+	tlIndex, mIndex := gs.timeline, gs.merchants
+	// The documents, folded in memory as Apply folds them.
+	type doc struct {
+		index, id string
+		body      []byte
+	}
+	var docs []doc
+	n := 0
+	for _, st := range streams {
+		profiles := map[string]*projections.MerchantProfile{}
+		for _, e := range st {
+			n++
+			ev := e.entry.Event
+			p := profiles[ev.Subject]
+			if p == nil {
+				p = &projections.MerchantProfile{USCC: ev.Subject}
+				profiles[ev.Subject] = p
+			}
+			projections.FoldProfile(p, ev)
+			p.LastPosition = e.pos
+			pj, _ := json.Marshal(p)
+			ej, _ := json.Marshal(ev)
+			td, _ := json.Marshal(newTimelineDoc(e.entry, ej, e.pos, p))
+			md, _ := json.Marshal(newMerchantDoc(p, pj))
+			docs = append(docs, doc{tlIndex, docID(ev.Key()), td}, doc{mIndex, ev.Subject, md})
+		}
+	}
+	bi, err := esutil.NewBulkIndexer(esutil.BulkIndexerConfig{
+		Client: gs.c.es, NumWorkers: cfg.Workers + 4, FlushBytes: 5 << 20, FlushInterval: 50 * time.Millisecond,
+	})
+	if err != nil {
+		b.Fatal(err)
+	}
+	var failures atomic.Int64
+	start := time.Now()
+	for _, d := range docs {
+		err := bi.Add(ctx, esutil.BulkIndexerItem{
+			Action: "index", Index: d.index, DocumentID: d.id, Body: bytes.NewReader(d.body),
+			OnFailure: func(context.Context, esutil.BulkIndexerItem, esutil.BulkIndexerResponseItem, error) { failures.Add(1) },
+		})
+		if err != nil {
+			b.Fatal(err)
+		}
+	}
+	if err := bi.Close(ctx); err != nil {
+		b.Fatal(err)
+	}
+	res, err := esapi.IndicesRefreshRequest{Index: []string{tlIndex, mIndex}}.Do(ctx, gs.c.es)
+	if err != nil {
+		b.Fatal(err)
+	}
+	io.Copy(io.Discard, res.Body)
+	res.Body.Close()
+	took := time.Since(start)
+	if f := failures.Load(); f > 0 {
+		b.Fatalf("raw bulk: %d failed items", f)
+	}
+	if err := gs.Close(); err != nil {
+		b.Fatal(err)
+	}
+	return float64(n) / took.Seconds()
+}
+
+// esCPU returns the CPU seconds the local Elasticsearch started by scripts/stack.sh has used, or 0
+// when it is not that one (then the CPU metrics are left out).
+func esCPU() float64 {
+	pid, err := os.ReadFile(filepath.Join("..", "..", ".stack", "es", "run", "es.pid"))
+	if err != nil {
+		return 0
+	}
+	st, err := os.ReadFile("/proc/" + strings.TrimSpace(string(pid)) + "/stat")
+	if err != nil {
+		return 0
+	}
+	// Fields after the command (which may hold spaces): utime and stime are the 12th and 13th.
+	f := strings.Fields(string(st[bytes.LastIndexByte(st, ')')+1:]))
+	if len(f) < 13 {
+		return 0
+	}
+	u, _ := strconv.Atoi(f[11])
+	sy, _ := strconv.Atoi(f[12])
+	return float64(u+sy) / 100 // USER_HZ
+}

@@ -3,6 +3,7 @@ package embedded
 import (
 	"errors"
 	"fmt"
+	"log/slog"
 	"time"
 )
 
@@ -24,6 +25,14 @@ type Options struct {
 	// Apply calls as the previous group had. Default 2ms; it only delays calls made concurrently
 	// with others.
 	GroupWait time.Duration
+	// Logger receives the indexer's errors. Default: none.
+	Logger *slog.Logger
+}
+
+func (o Options) logf(format string, args ...any) {
+	if o.Logger != nil {
+		o.Logger.Warn(fmt.Sprintf(format, args...))
+	}
 }
 
 const maxMaxBatch = 100_000

@@ -181,6 +181,9 @@ func (s *Store) scan(ctx context.Context, prefix []byte, q projections.HistoryQu
 // SearchMerchants finds merchants: every word of q as a phrase of the name or address (or a
 // code prefix), and every filter set. Hits are ordered by code, so pages are stable.
 func (s *Store) SearchMerchants(ctx context.Context, q projections.MerchantQuery) (projections.MerchantResults, error) {
+	if err := s.awaitIndexed(ctx); err != nil {
+		return projections.MerchantResults{}, err
+	}
 	var res projections.MerchantResults
 	limit, err := pageLimit(q.Limit)
 	if err != nil {
@@ -218,6 +221,9 @@ func (s *Store) SearchMerchants(ctx context.Context, q projections.MerchantQuery
 // SearchEvents finds events of every merchant by the words of their text and the filters,
 // newest first (ties by event key).
 func (s *Store) SearchEvents(ctx context.Context, q projections.EventQuery) (projections.EventResults, error) {
+	if err := s.awaitIndexed(ctx); err != nil {
+		return projections.EventResults{}, err
+	}
 	var res projections.EventResults
 	limit, err := pageLimit(q.Limit)
 	if err != nil {

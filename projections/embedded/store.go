@@ -49,8 +49,17 @@ type Store struct {
 	inflight atomic.Int64 // Apply calls in progress
 	groups   atomic.Int64 // groups committed, for the benchmarks
 
+	// committedSeq counts groups committed to bbolt; indexedSeq counts groups the indexer has
+	// finished with (persisted, or failed and left pending for recovery). Searches wait until
+	// indexedSeq reaches the committedSeq they started at, so they see every Apply that
+	// returned before them.
+	committedSeq atomic.Int64
+	indexedSeq   atomic.Int64
+	indexedMu    sync.Mutex
+	indexedCond  *sync.Cond
+
 	// afterCommit, when set (tests only), runs between the bbolt commit and the bleve batch of
-	// each group; an error fails the group there, as a crash would.
+	// each group; an error leaves the group's search documents pending, as a crash would.
 	afterCommit atomic.Pointer[func() error]
 }
 
@@ -74,6 +83,7 @@ type group struct {
 	merchants map[string]*merchantDoc // by USCC
 	pending   [][]byte                // event keys marked pending by this group
 	err       error                   // fails every request of the group
+	seq       int64                   // committedSeq of this group
 }
 
 // Open opens (creating if needed) the store in dir: views.db, merchants.bleve and events.bleve.
@@ -100,13 +110,14 @@ func Open(dir string, opts Options) (*Store, error) {
 	}
 	s.intake = make(chan *request, opts.MaxBatch)
 	s.done = make(chan struct{})
-	toIndex := make(chan *group)
-	idle := make(chan struct{}, 1)
-	idle <- struct{}{}
+	s.indexedCond = sync.NewCond(&s.indexedMu)
+	// The queue between the stages bounds how far search may lag behind bbolt; when it is full
+	// the commit stage, and so Apply, waits for the indexer.
+	toIndex := make(chan *group, indexQueue)
 	var wg sync.WaitGroup
 	wg.Add(2)
-	go func() { defer wg.Done(); s.commitLoop(toIndex, idle) }()
-	go func() { defer wg.Done(); s.indexLoop(toIndex, idle) }()
+	go func() { defer wg.Done(); s.commitLoop(toIndex) }()
+	go func() { defer wg.Done(); s.indexLoop(toIndex) }()
 	go func() { wg.Wait(); close(s.done) }()
 	return s, nil
 }
@@ -173,7 +184,8 @@ func (s *Store) closeStores() error {
 }
 
 // Apply records ev at pos and folds it into its merchant's profile (projections.Store). It
-// returns once the change is durable in bbolt and in both search indexes.
+// returns once the change is durable in bbolt, with its search documents marked pending there
+// until the indexer has persisted them (the next Open completes whatever a crash left pending).
 func (s *Store) Apply(ctx context.Context, ev projections.TimelineEntry, pos eventlog.Position, fold projections.FoldFunc) (bool, error) {
 	if err := ctx.Err(); err != nil {
 		return false, err
@@ -207,17 +219,17 @@ func (s *Store) Apply(ctx context.Context, ev projections.TimelineEntry, pos eve
 	}
 }
 
+// indexQueue is how many committed groups may wait for the indexer.
+const indexQueue = 64
+
 // commitLoop is the first stage: it gathers waiting requests into a group, commits the group to
-// bbolt in one transaction and hands it to indexLoop.
-//
-// A group is committed once the indexer is free (idle holds its token), so that everything that
-// arrives while bleve persists the previous group joins the next one; and once the indexer is
-// free it waits up to Options.GroupWait for the other Apply calls in progress (callers just
-// answered, about to call again), so that a closed loop of N callers commits groups of N, not
-// two alternating halves. A lone caller never waits.
-func (s *Store) commitLoop(out chan<- *group, idle <-chan struct{}) {
+// bbolt in one transaction (one fsync), answers the group's callers and hands the group's search
+// documents to indexLoop. Everything that arrives during a commit joins the next group; a group
+// also waits up to Options.GroupWait for the other Apply calls in progress (callers just
+// answered, about to call again), so a closed loop of N callers commits groups of N. A lone
+// caller never waits.
+func (s *Store) commitLoop(out chan<- *group) {
 	defer close(out)
-	ready := false // we hold the indexer's token
 	timer := time.NewTimer(time.Hour)
 	timer.Stop()
 	for first := range s.intake {
@@ -225,16 +237,22 @@ func (s *Store) commitLoop(out chan<- *group, idle <-chan struct{}) {
 		closed, waiting := false, false
 	gather:
 		for len(g.reqs) < s.opts.MaxBatch {
-			if ready && int64(len(g.reqs)) >= s.inflight.Load() {
+			select {
+			case r, ok := <-s.intake:
+				if !ok {
+					closed = true
+					break gather
+				}
+				g.reqs = append(g.reqs, r)
+				continue
+			default:
+			}
+			if int64(len(g.reqs)) >= s.inflight.Load() {
 				break
 			}
-			idleCh := idle
-			if ready {
-				idleCh = nil
-				if !waiting {
-					timer.Reset(s.opts.GroupWait)
-					waiting = true
-				}
+			if !waiting {
+				timer.Reset(s.opts.GroupWait)
+				waiting = true
 			}
 			select {
 			case r, ok := <-s.intake:
@@ -243,8 +261,6 @@ func (s *Store) commitLoop(out chan<- *group, idle <-chan struct{}) {
 					break gather
 				}
 				g.reqs = append(g.reqs, r)
-			case <-idleCh:
-				ready = true
 			case <-timer.C:
 				waiting = false
 				break gather
@@ -255,43 +271,96 @@ func (s *Store) commitLoop(out chan<- *group, idle <-chan struct{}) {
 		}
 		s.groups.Add(1)
 		s.commit(g)
-		if g.err != nil {
-			g.finish()
-		} else {
-			if !ready {
-				<-idle
-			}
-			ready = false
+		if g.err == nil {
+			g.seq = s.committedSeq.Add(1)
 			out <- g
 		}
+		g.finish()
 		if closed {
 			return
 		}
 	}
 }
 
-// indexLoop is the second stage: it writes each group's documents to both indexes (in parallel;
-// each Batch returns once persisted), then answers the group's requests.
-func (s *Store) indexLoop(in <-chan *group, idle chan<- struct{}) {
+// indexLoop is the second stage: it takes every group waiting, merges their documents (a later
+// group's document of the same id replaces an earlier one's) and writes them to both indexes in
+// one batch each, persisted, then clears their pending markers. A failed write leaves them
+// pending: the next redelivery or Open completes them.
+func (s *Store) indexLoop(in <-chan *group) {
 	for g := range in {
-		if hook := s.afterCommit.Load(); hook != nil {
-			if err := (*hook)(); err != nil {
-				g.err = err
-				g.finish()
-				idle <- struct{}{}
-				continue
+		evDocs, mDocs, pending, last := g.events, g.merchants, g.pending, g.seq
+	drain:
+		for {
+			select {
+			case next, ok := <-in:
+				if !ok {
+					break drain
+				}
+				if evDocs == nil {
+					evDocs = map[string]*eventDoc{}
+				}
+				if mDocs == nil {
+					mDocs = map[string]*merchantDoc{}
+				}
+				for k, d := range next.events {
+					evDocs[k] = d
+				}
+				for k, d := range next.merchants {
+					mDocs[k] = d
+				}
+				pending = append(pending, next.pending...)
+				last = next.seq
+			default:
+				break drain
 			}
 		}
-		if err := s.index(g.events, g.merchants); err != nil {
-			g.err = fmt.Errorf("embedded: search index: %w (the event is recorded; a redelivery or the next Open completes it)", err)
+		err := error(nil)
+		if hook := s.afterCommit.Load(); hook != nil {
+			err = (*hook)()
+		}
+		if err == nil {
+			err = s.index(evDocs, mDocs)
+		}
+		if err != nil {
+			s.opts.logf("embedded: search index: %v (the events stay pending; a redelivery or the next Open completes them)", err)
 		} else {
 			s.clearedMu.Lock()
-			s.cleared = append(s.cleared, g.pending...)
+			s.cleared = append(s.cleared, pending...)
 			s.clearedMu.Unlock()
 		}
-		g.finish()
-		idle <- struct{}{}
+		s.indexedMu.Lock()
+		s.indexedSeq.Store(last)
+		s.indexedCond.Broadcast()
+		s.indexedMu.Unlock()
 	}
+	// Wake any search still waiting: nothing more will be indexed.
+	s.indexedMu.Lock()
+	s.indexedSeq.Store(1 << 62)
+	s.indexedCond.Broadcast()
+	s.indexedMu.Unlock()
+}
+
+// awaitIndexed blocks until every group committed before the call has been through the indexer.
+func (s *Store) awaitIndexed(ctx context.Context) error {
+	target := s.committedSeq.Load()
+	if s.indexedSeq.Load() >= target {
+		return nil
+	}
+	stop := context.AfterFunc(ctx, func() {
+		s.indexedMu.Lock()
+		s.indexedCond.Broadcast()
+		s.indexedMu.Unlock()
+	})
+	defer stop()
+	s.indexedMu.Lock()
+	defer s.indexedMu.Unlock()
+	for s.indexedSeq.Load() < target {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		s.indexedCond.Wait()
+	}
+	return nil
 }
 
 func (g *group) finish() {

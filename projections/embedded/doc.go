@@ -34,32 +34,37 @@
 // # Contract
 //
 //   - Safe for concurrent use. Concurrent Apply calls are group-committed: one goroutine gathers
-//     the waiting calls (up to Options.MaxBatch) into one bbolt transaction (one fsync) and hands
-//     the group's documents to a second goroutine that writes one bleve batch per index (the two
-//     in parallel). A group is committed when the indexer is free for it, so that calls arriving
-//     while bleve persists one group form the next; then it waits up to Options.GroupWait for the
-//     other Apply calls in progress, so N callers in a loop commit groups of N. A lone caller
-//     never waits. Groups reach bleve in commit order. BenchmarkApply reports events/group.
-//   - Durable on return: Apply returns nil only after the bbolt commit (fsync) and both bleve
-//     batches have been persisted. scorch's Batch blocks until the persister has written the
-//     segment (zapx fsyncs it) and committed and synced its root bolt, unless the index was
-//     opened with unsafe_batch, which this package never sets (bleve v2.6.3
-//     index/scorch/scorch.go prepareSegment waits on introduction.persisted; persister.go
-//     persistSnapshotDirect calls rootBolt.Sync). bleve does not fsync the directory after
-//     creating a segment file: kill -9 of the process is covered everywhere; for power loss,
-//     ext4's fsync of the new file commits the journal transaction holding its directory
-//     entry, other file systems may not.
+//     the waiting calls (up to Options.MaxBatch, waiting up to Options.GroupWait for the other
+//     Apply calls in progress, so N callers in a loop commit groups of N; a lone caller never
+//     waits) into one bbolt transaction (one fsync) and answers them. A second goroutine, the
+//     indexer, takes every group committed since its last write, merges their documents (a
+//     later document of the same id wins) and writes one bleve batch per index, the two in
+//     parallel. Groups reach bleve in commit order. BenchmarkApply reports events/group.
+//   - Durable on return: Apply returns nil once bbolt has committed (fsync) the event, its
+//     profile and a pending marker for its search documents. The search half is durable through
+//     that marker: the indexer clears it only after scorch has persisted the batch, and Open
+//     re-indexes whatever is still marked. (This changed after measurement, see
+//     docs/performance.md: waiting for bleve in Apply made a burst of one merchant, whose
+//     events the log hands over one at a time, pay one bleve persist per event.) scorch's Batch
+//     blocks until the persister has written the segment (zapx fsyncs it) and committed and
+//     synced its root bolt, unless the index was opened with unsafe_batch, which this package
+//     never sets (bleve v2.6.3 index/scorch/scorch.go prepareSegment waits on
+//     introduction.persisted; persister.go persistSnapshotDirect calls rootBolt.Sync). bleve
+//     does not fsync the directory after creating a segment file: kill -9 of the process is
+//     covered everywhere; for power loss, ext4's fsync of the new file commits the journal
+//     transaction holding its directory entry, other file systems may not.
 //   - Exactly once per event key: a key recorded at another position is a duplicate and changes
 //     nothing; a key recorded at the same position is a redelivery: its search documents (and
-//     its merchant's) are written again, an idempotent upsert by document id, which completes a
-//     call interrupted between the bbolt commit and the bleve batch. applied is true only for the
+//     its merchant's) are written again, an idempotent upsert by document id, which completes
+//     whatever of it a crash or a failed index write left undone. applied is true only for the
 //     call that first records the event.
-//   - Recovery: every event is marked pending in the transaction that records it and unmarked
-//     once its bleve batch is durable. Open re-indexes whatever is still pending, and rebuilds a
-//     missing or unreadable bleve index from bbolt entirely, so deleting the *.bleve folders is
-//     a safe way to re-index.
+//   - Recovery: a failed index write is retried by the indexer after Options.IndexRetry, merged
+//     with what came since, and reported to Options.Logger; a redelivery also completes it;
+//     Open re-indexes everything still pending, and rebuilds a missing or unreadable bleve
+//     index from bbolt entirely, so deleting the *.bleve folders is a safe way to re-index.
 //   - Ownership: every returned value is decoded afresh for the call and owned by the caller.
 //     Apply copies the entry's Data and Private: the caller may reuse them once it returns.
-//   - Reads see every Apply that has returned. Search may see an event a few milliseconds
-//     before its Apply returns; History and Profile see it once its bbolt commit is done.
+//   - Reads see every Apply that has returned: Profile, History and Unlinked read bbolt; a search
+//     first waits until the indexer has been through every group committed before it (written,
+//     or failed and left pending: a failing index delays searches by one attempt, never more).
 package embedded

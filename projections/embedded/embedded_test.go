@@ -38,7 +38,12 @@ func TestMain(m *testing.M) {
 
 func open(t *testing.T, dir string) *Store {
 	t.Helper()
-	s, err := Open(dir, Options{})
+	return openWith(t, dir, Options{})
+}
+
+func openWith(t *testing.T, dir string, opts Options) *Store {
+	t.Helper()
+	s, err := Open(dir, opts)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -142,7 +147,7 @@ func counts(t *testing.T, s *Store, q string) (events, merchants int) {
 // TestRedeliveryCompletesSearch fails the bleve half of a group, as a crash between the bbolt
 // commit and the bleve batch would, and checks that a redelivery completes it.
 func TestRedeliveryCompletesSearch(t *testing.T) {
-	s := open(t, t.TempDir())
+	s := openWith(t, t.TempDir(), Options{IndexRetry: time.Hour}) // only the redelivery completes
 	defer s.Close()
 	ctx := context.Background()
 	steps := storetest.LaoZhangSteps()
@@ -183,7 +188,7 @@ func TestRedeliveryCompletesSearch(t *testing.T) {
 // TestRenameRefreshesEvents: events recorded before the merchant's registration carry its name
 // once it registers (and stay so through a failed index write completed by a redelivery).
 func TestRenameRefreshesEvents(t *testing.T) {
-	s := open(t, t.TempDir())
+	s := openWith(t, t.TempDir(), Options{IndexRetry: time.Hour}) // only the redelivery completes
 	defer s.Close()
 	ctx := context.Background()
 	steps := storetest.LaoZhangSteps()
@@ -241,7 +246,8 @@ func TestOpenRecoversPending(t *testing.T) {
 			if err := s.awaitIndexed(ctx); err != nil {
 				t.Fatal(err)
 			}
-			s.failIndexing(false)
+			// Indexing keeps failing until Close (whose last attempt fails too): only Open
+			// can complete the pending events.
 			if r, _ := s.SearchEvents(ctx, projections.EventQuery{}); r.Total != split {
 				t.Fatalf("before reopening, %d events searchable, want %d", r.Total, split)
 			}
@@ -354,4 +360,37 @@ func (s *Store) failIndexing(on bool) {
 	}
 	f := func() error { return errors.New("simulated crash between the bbolt commit and the bleve batch") }
 	s.afterCommit.Store(&f)
+}
+
+// TestIndexRetry: a failed index write is written again by the indexer itself, with no
+// redelivery and no restart.
+func TestIndexRetry(t *testing.T) {
+	s := openWith(t, t.TempDir(), Options{IndexRetry: 20 * time.Millisecond})
+	defer s.Close()
+	ctx := context.Background()
+	log := storetest.Fixture()
+	s.failIndexing(true)
+	if err := storetest.ApplyAll(ctx, s, log); err != nil {
+		t.Fatal(err)
+	}
+	if e, m := counts(t, s, "火锅"); e != 0 || m != 0 {
+		t.Fatalf("search finds %d events, %d merchants while indexing fails", e, m)
+	}
+	time.Sleep(100 * time.Millisecond) // a few failed retries
+	s.failIndexing(false)
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		r, err := s.SearchEvents(ctx, projections.EventQuery{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if r.Total == len(log) {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%d of %d events searchable 10s after indexing recovered", r.Total, len(log))
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	assertSameAs(t, s, rebuilt(t, log))
 }

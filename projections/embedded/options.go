@@ -25,6 +25,9 @@ type Options struct {
 	// Apply calls as the previous group had. Default 2ms; it only delays calls made concurrently
 	// with others.
 	GroupWait time.Duration
+	// IndexRetry is how long the indexer waits before it writes a failed batch of search
+	// documents again (merged with whatever came since). Default 1s.
+	IndexRetry time.Duration
 	// Logger receives the indexer's errors. Default: none.
 	Logger *slog.Logger
 }
@@ -50,6 +53,9 @@ func (o *Options) setDefaults() {
 	if o.GroupWait == 0 {
 		o.GroupWait = 2 * time.Millisecond
 	}
+	if o.IndexRetry == 0 {
+		o.IndexRetry = time.Second
+	}
 }
 
 // Validate reports every invalid setting. Zero values are valid: they take the defaults.
@@ -63,6 +69,9 @@ func (o Options) Validate() error {
 	}
 	if o.GroupWait < 0 || o.GroupWait > time.Second {
 		errs = append(errs, errors.New("embedded: GroupWait must be between 0 and 1s (0 = default)"))
+	}
+	if o.IndexRetry < 0 {
+		errs = append(errs, errors.New("embedded: IndexRetry must be ≥ 0 (0 = default)"))
 	}
 	if o.RecoveryBatch < 0 || o.RecoveryBatch > maxMaxBatch {
 		errs = append(errs, fmt.Errorf("embedded: RecoveryBatch %d must be between 1 and %d (0 = default)", o.RecoveryBatch, maxMaxBatch))

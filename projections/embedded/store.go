@@ -282,34 +282,71 @@ func (s *Store) commitLoop(out chan<- *group) {
 	}
 }
 
-// indexLoop is the second stage: it takes every group waiting, merges their documents (a later
-// group's document of the same id replaces an earlier one's) and writes them to both indexes in
-// one batch each, persisted, then clears their pending markers. A failed write leaves them
-// pending: the next redelivery or Open completes them.
+// indexBatch is what the indexer writes at once: the documents of one or more groups.
+type indexBatch struct {
+	events    map[string]*eventDoc
+	merchants map[string]*merchantDoc
+	pending   [][]byte
+	last      int64 // committedSeq of the last group in it
+}
+
+// add merges g in; a later group's document of the same id replaces an earlier one's.
+func (b *indexBatch) add(g *group) {
+	if b.events == nil {
+		b.events = map[string]*eventDoc{}
+	}
+	if b.merchants == nil {
+		b.merchants = map[string]*merchantDoc{}
+	}
+	for k, d := range g.events {
+		b.events[k] = d
+	}
+	for k, d := range g.merchants {
+		b.merchants[k] = d
+	}
+	b.pending = append(b.pending, g.pending...)
+	b.last = g.seq
+}
+
+// indexLoop is the second stage: it takes every group waiting, merges their documents and
+// writes them to both indexes in one batch each, persisted, then lets the next commit clear
+// their pending markers. A failed write is retried, merged with whatever came since, after
+// Options.IndexRetry (and by the redelivery of any of its events); if the store closes first,
+// the markers stay and the next Open completes them.
 func (s *Store) indexLoop(in <-chan *group) {
-	for g := range in {
-		evDocs, mDocs, pending, last := g.events, g.merchants, g.pending, g.seq
-	drain:
-		for {
+	var carry *indexBatch // a failed write, to retry
+	retry := time.NewTimer(time.Hour)
+	retry.Stop()
+	for open := true; open || carry != nil; {
+		b := carry
+		carry = nil
+		if b == nil {
+			g, ok := <-in
+			if !ok {
+				break
+			}
+			b = &indexBatch{}
+			b.add(g)
+		} else if open {
 			select {
-			case next, ok := <-in:
+			case g, ok := <-in:
+				if ok {
+					b.add(g)
+				} else {
+					open = false // closing: one last attempt
+				}
+			case <-retry.C:
+			}
+		}
+	drain:
+		for open {
+			select {
+			case g, ok := <-in:
 				if !ok {
+					open = false
 					break drain
 				}
-				if evDocs == nil {
-					evDocs = map[string]*eventDoc{}
-				}
-				if mDocs == nil {
-					mDocs = map[string]*merchantDoc{}
-				}
-				for k, d := range next.events {
-					evDocs[k] = d
-				}
-				for k, d := range next.merchants {
-					mDocs[k] = d
-				}
-				pending = append(pending, next.pending...)
-				last = next.seq
+				b.add(g)
 			default:
 				break drain
 			}
@@ -319,20 +356,27 @@ func (s *Store) indexLoop(in <-chan *group) {
 			err = (*hook)()
 		}
 		if err == nil {
-			err = s.index(evDocs, mDocs)
+			err = s.index(b.events, b.merchants)
 		}
 		if err != nil {
-			s.opts.logf("embedded: search index: %v (the events stay pending; a redelivery or the next Open completes them)", err)
+			s.opts.logf("embedded: search index: %v (the events stay pending; retried in %v, and completed by a redelivery or the next Open)", err, s.opts.IndexRetry)
+			if open {
+				carry = b
+				retry.Reset(s.opts.IndexRetry)
+			}
 		} else {
 			s.clearedMu.Lock()
-			s.cleared = append(s.cleared, pending...)
+			s.cleared = append(s.cleared, b.pending...)
 			s.clearedMu.Unlock()
 		}
+		// Searches wait for the groups committed before them to have been through here, written
+		// or not: a failing index must not stall them.
 		s.indexedMu.Lock()
-		s.indexedSeq.Store(last)
+		s.indexedSeq.Store(b.last)
 		s.indexedCond.Broadcast()
 		s.indexedMu.Unlock()
 	}
+	retry.Stop()
 	// Wake any search still waiting: nothing more will be indexed.
 	s.indexedMu.Lock()
 	s.indexedSeq.Store(1 << 62)

@@ -34,7 +34,7 @@ func TestProjectorKillNineMidStream(t *testing.T) {
 		t.Errorf("with the log up, every push must get 202: %v", l.statuses)
 	}
 	// The new member waits for the killed one's session to expire before it gets its
-	// partitions (kafkalog's SessionTimeout, 30 s).
+	// partitions (the hub's session timeout, 10 s).
 	pr2.caughtUp(120 * time.Second)
 	l.exactlyOnce(t, c, 60*time.Second)
 }

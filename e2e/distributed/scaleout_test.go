@@ -64,7 +64,7 @@ func TestScaleOutTwoProjectorsShareAndTakeOver(t *testing.T) {
 			t.Errorf("%s folded no event while holding a share of the partitions", p.name)
 		}
 	}
-	// Kill b mid-stream: a takes all 12 partitions once b's session expires (30 s).
+	// Kill b mid-stream: a takes all 12 partitions once b's session expires (10 s).
 	b.kill()
 	t.Logf("%s killed after %d acknowledged events", b.name, l.ackedCount())
 	time.Sleep(2 * time.Second)

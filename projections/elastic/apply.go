@@ -460,7 +460,7 @@ func (s *Store) lookup(ctx context.Context, live []*item) error {
 	for _, it := range live {
 		docs = append(docs, getDoc{Index: s.timeline, ID: it.id, Source: []string{fPartition, fOffset}})
 		if sub := it.r.entry.Event.Subject; sub != "" {
-			docs = append(docs, getDoc{Index: s.merchants, ID: sub, Source: []string{fProfile}})
+			docs = append(docs, getDoc{Index: s.merchants, ID: sub})
 		}
 	}
 	got, err := s.mget(ctx, docs)
@@ -615,7 +615,7 @@ func (s *Store) verifyProfiles(ctx context.Context, verify []*item) error {
 	}
 	docs := make([]getDoc, len(verify))
 	for i, it := range verify {
-		docs[i] = getDoc{Index: s.merchants, ID: it.r.entry.Event.Subject, Source: []string{fProfile}}
+		docs[i] = getDoc{Index: s.merchants, ID: it.r.entry.Event.Subject}
 	}
 	got, err := s.mget(ctx, docs)
 	if err != nil {

@@ -129,7 +129,7 @@ func benchApply(b *testing.B, callers int) {
 
 // benchRawBulk indexes the documents Apply would write for streams, with no reads, checks or
 // ordering, through esutil.BulkIndexer, and returns events/s.
-func benchRawBulk(b *testing.B, cfg Config, streams [][]benchEvent) float64 {
+func benchRawBulk(b testing.TB, cfg Config, streams [][]benchEvent) float64 {
 	ctx := context.Background()
 	gs, err := OpenGeneration(ctx, cfg, "raw") // the same templates, indices of their own
 	if err != nil {

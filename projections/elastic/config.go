@@ -37,7 +37,9 @@ type Config struct {
 	// before it is sent. Default 2ms; a group is sent as soon as it is full either way.
 	FlushInterval time.Duration
 	// RefreshInterval is the shortest time between two refreshes the store forces so that what
-	// Apply wrote is searchable when it returns (see the package doc). Default 20ms.
+	// Apply wrote is searchable when it returns (see the package doc). Default 50ms: an Apply
+	// alone waits for one refresh; under load one refresh serves every group written meanwhile,
+	// and Elasticsearch refreshes at most 20 times a second for this store.
 	RefreshInterval time.Duration
 
 	// Retry of transient failures: no answer (connection refused, timeout), 429 and 5xx.
@@ -81,7 +83,7 @@ func (c *Config) setDefaults() {
 		c.FlushInterval = 2 * time.Millisecond
 	}
 	if c.RefreshInterval == 0 {
-		c.RefreshInterval = 20 * time.Millisecond
+		c.RefreshInterval = 50 * time.Millisecond
 	}
 	if c.Retry.InitialInterval == 0 {
 		c.Retry.InitialInterval = 50 * time.Millisecond

@@ -131,7 +131,7 @@ func (s *Store) mget(ctx context.Context, docs []getDoc) ([]gotDoc, error) {
 		Docs []gotDoc `json:"docs"`
 	}
 	_, err := s.c.doJSON(ctx, "mget", map[string]any{"docs": docs}, &out, func(ctx context.Context, r io.Reader) (*esapi.Response, error) {
-		return esapi.MgetRequest{Body: r, FilterPath: []string{"docs.found", "docs._source", "docs.error"}}.Do(ctx, s.c.es)
+		return esapi.MgetRequest{Body: r}.Do(ctx, s.c.es)
 	})
 	if err != nil {
 		return nil, err

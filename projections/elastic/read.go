@@ -75,7 +75,7 @@ func (s *Store) Profile(ctx context.Context, uscc string) (p projections.Merchan
 	}
 	err = s.open(func() error {
 		status, body, err := s.c.do(ctx, "get profile", nil, func(ctx context.Context, _ io.Reader) (*esapi.Response, error) {
-			return esapi.GetRequest{Index: s.merchants, DocumentID: uscc, SourceIncludes: []string{fProfile}}.Do(ctx, s.c.es)
+			return esapi.GetRequest{Index: s.merchants, DocumentID: uscc}.Do(ctx, s.c.es)
 		}, http.StatusOK, http.StatusNotFound)
 		if err != nil {
 			return err

@@ -25,11 +25,10 @@ type Admin struct {
 }
 
 // NewAdmin checks that the brokers answer, failing with an error naming the Brokers setting
-// when they do not, and returns an Admin. Unlike NewPublisher it creates no topic.
+// when they do not, and returns an Admin. Unlike NewPublisher it creates no topic: cfg.Topics
+// and cfg.Topic are ignored.
 func NewAdmin(cfg Config) (*Admin, error) {
-	if cfg.Topics == nil {
-		cfg.Topics = []string{} // an Admin never creates topics
-	}
+	cfg.Topics = []string{} // an Admin never creates topics, whatever Topics says
 	cfg.setDefaults()
 	if errs := cfg.validate(); len(errs) > 0 {
 		return nil, errors.Join(errs...)

@@ -10,6 +10,7 @@ import (
 
 	"github.com/ThreeDotsLabs/watermill"
 	"github.com/ThreeDotsLabs/watermill/message"
+	"github.com/segmentio/kafka-go"
 
 	"github.com/lizhou/fangxin/eventlog"
 	"github.com/lizhou/fangxin/eventlog/kafkalog"
@@ -223,5 +224,32 @@ func TestAdminUnreachableBrokerNamesTheSetting(t *testing.T) {
 	}
 	if d := time.Since(start); d > 5*time.Second {
 		t.Fatalf("NewAdmin took %s to fail", d)
+	}
+}
+
+// An Admin never creates a topic, even one named in Config.Topics.
+func TestAdminCreatesNoTopic(t *testing.T) {
+	cfg := base(t)
+	topic := topicName(t)
+	cfg.Topics = []string{topic}
+	a, err := kafkalog.NewAdmin(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer a.Close()
+	if empty, err := a.Empty(context.Background(), topic); err != nil || !empty {
+		t.Fatalf("Empty: %v %v", empty, err)
+	}
+	tr := &kafka.Transport{}
+	defer tr.CloseIdleConnections()
+	c := &kafka.Client{Addr: kafka.TCP(cfg.Brokers...), Transport: tr, Timeout: 10 * time.Second}
+	md, err := c.Metadata(context.Background(), &kafka.MetadataRequest{Topics: []string{topic}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tp := range md.Topics {
+		if tp.Name == topic && tp.Error == nil {
+			t.Fatalf("the Admin created topic %s", topic)
+		}
 	}
 }

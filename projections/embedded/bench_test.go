@@ -127,10 +127,17 @@ func BenchmarkApply(b *testing.B) {
 			next := make([]int, merchants)
 			var offset atomic.Int64
 			applyConcurrently(b, s, 256, merchants, merchants, next, &offset)
+			if err := s.awaitIndexed(context.Background()); err != nil {
+				b.Fatal(err)
+			}
 			groups := s.groups.Load()
 			b.ResetTimer()
 			start := time.Now()
 			applyConcurrently(b, s, workers, merchants, b.N, next, &offset)
+			// Apply returns at the bbolt commit: count the time until search has it all too.
+			if err := s.awaitIndexed(context.Background()); err != nil {
+				b.Fatal(err)
+			}
 			b.ReportMetric(float64(b.N)/time.Since(start).Seconds(), "events/s")
 			b.ReportMetric(float64(b.N)/float64(s.groups.Load()-groups), "events/group")
 		})
@@ -245,6 +252,9 @@ func loadedStore(b *testing.B) (*Store, int) {
 		next := make([]int, loaded.merchants)
 		var offset atomic.Int64
 		applyConcurrently(b, loaded.s, 512, loaded.merchants, n, next, &offset)
+		if loaded.err = loaded.s.awaitIndexed(context.Background()); loaded.err != nil {
+			return
+		}
 		b.Logf("loaded %d events over %d merchants in %v (%.0f events/s)", n, loaded.merchants,
 			time.Since(start).Round(time.Millisecond), float64(n)/time.Since(start).Seconds())
 	})

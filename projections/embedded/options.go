@@ -12,8 +12,8 @@ const DefaultLimit = 50
 
 // Options configures a Store. The zero value takes the defaults.
 type Options struct {
-	// MaxBatch caps how many Apply calls are committed together in one bbolt transaction and one
-	// bleve batch per index. Default 1000.
+	// MaxBatch caps how many Apply calls are committed together in one bbolt transaction.
+	// Default 1000. (The indexer merges every group committed since its last write.)
 	MaxBatch int
 	// LockTimeout bounds how long Open waits for the data folder's lock, held by another process
 	// that has the store open. Default 5s.
@@ -21,9 +21,8 @@ type Options struct {
 	// RecoveryBatch is how many documents Open writes per bleve batch when it re-indexes.
 	// Default 1000.
 	RecoveryBatch int
-	// GroupWait bounds how long a group, once the search index is free for it, waits for as many
-	// Apply calls as the previous group had. Default 2ms; it only delays calls made concurrently
-	// with others.
+	// GroupWait bounds how long a group waits for the other Apply calls in progress to join it.
+	// Default 2ms; a lone caller never waits.
 	GroupWait time.Duration
 	// IndexRetry is how long the indexer waits before it writes a failed batch of search
 	// documents again (merged with whatever came since). Default 1s.

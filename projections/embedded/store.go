@@ -154,8 +154,9 @@ func (s *Store) init(dir string) error {
 	return s.recover(mCreated, eCreated)
 }
 
-// Close finishes the Apply calls already accepted, then closes the files. Calls made after
-// Close return ErrClosed; closing again is a no-op.
+// Close finishes the Apply calls already accepted and writes their search documents (what fails
+// stays pending for the next Open), then closes the files. Calls made after Close return
+// ErrClosed; closing again is a no-op.
 func (s *Store) Close() error {
 	s.mu.Lock()
 	if s.closed {

@@ -7,7 +7,7 @@ BIN := bin/fangxin
 DATA ?= ./data
 export GOFLAGS ?= -buildvcs=false
 
-.PHONY: build run test test-unit bench lint stack-up stack-down clean
+.PHONY: build run test test-unit bench lint check-charts stack-up stack-down clean
 
 build:
 	$(GO) build -o $(BIN) ./cmd/fangxin
@@ -35,6 +35,10 @@ bench: build
 lint:
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || (gofmt -l $$(git ls-files '*.go'); exit 1)
 	$(GO) vet ./...
+
+# Helm chart, alert rules (promtool unit tests) and dashboard, checked against the Go metrics.
+check-charts:
+	scripts/check-charts.sh
 
 stack-up:
 	scripts/stack.sh up

@@ -136,7 +136,7 @@ func newRebuild(stdout, stderr io.Writer) *cobra.Command {
 	var s settings
 	cmd := &cobra.Command{
 		Use:   "rebuild",
-		Short: "Drop every view and rebuild it from the log (stop the hub first)",
+		Short: "Rebuild every view from the log (embedded views: stop the hub first; Elasticsearch views are rebuilt beside the live ones and swapped in)",
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			d, err := s.deps(stdout, stderr)
 			if err != nil {

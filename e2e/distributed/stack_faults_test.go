@@ -108,8 +108,12 @@ func TestKafkaBrokerRestartMidIngest(t *testing.T) {
 	down := time.Now()
 	t.Logf("broker killed after %d acknowledged events", l.ackedCount())
 	// The broker stays down 10 s: it cannot be up before it is started, so a push sent and
-	// answered within [down, restart) must not get 202.
-	time.Sleep(10 * time.Second)
+	// answered within [down, restart) must not get 202. The gateway says it is not ready.
+	time.Sleep(3 * time.Second)
+	if code, body := c.do("GET", "/readyz", "", nil); code != 503 {
+		t.Errorf("the gateway's /readyz answered %d while the broker was down, want 503: %s", code, body)
+	}
+	time.Sleep(10*time.Second - time.Since(down))
 	restart := time.Now()
 	if err := private.run("up", "kafka"); err != nil {
 		t.Fatal(err)

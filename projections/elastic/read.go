@@ -4,14 +4,10 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"io"
-	"net/http"
 	"regexp"
 	"strings"
 	"time"
 	"unicode"
-
-	"github.com/elastic/go-elasticsearch/v8/esapi"
 
 	"github.com/lizhou/fangxin/events"
 	"github.com/lizhou/fangxin/projections"
@@ -74,27 +70,12 @@ func (s *Store) Profile(ctx context.Context, uscc string) (p projections.Merchan
 		return p, false, nil
 	}
 	err = s.open(func() error {
-		status, body, err := s.c.do(ctx, "get profile", nil, func(ctx context.Context, _ io.Reader) (*esapi.Response, error) {
-			return esapi.GetRequest{Index: s.merchants, DocumentID: uscc}.Do(ctx, s.c.es)
-		}, http.StatusOK, http.StatusNotFound)
-		if err != nil {
+		// _mget rather than GET /{index}/_doc/{id}: the id travels in the body, never in a path.
+		got, err := s.mget(ctx, []getDoc{{Index: s.merchants, ID: uscc}})
+		if err != nil || !got[0].Found {
 			return err
 		}
-		var doc struct {
-			Found  bool            `json:"found"`
-			Source json.RawMessage `json:"_source"`
-			Error  *esError        `json:"error"`
-		}
-		if err := json.Unmarshal(body, &doc); err != nil {
-			return fmt.Errorf("elastic: get profile: %w", err)
-		}
-		if doc.Error != nil { // the index is missing, not the document
-			return newHTTPError("get profile", status, body)
-		}
-		if !doc.Found {
-			return nil
-		}
-		pp, err := decodeProfileSource(doc.Source)
+		pp, err := decodeProfileSource(got[0].Source)
 		if err != nil {
 			return err
 		}

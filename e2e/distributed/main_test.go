@@ -127,12 +127,30 @@ func dropNamespace(t *testing.T, brokers, es, ns string) {
 	if _, err := c.DeleteTopics(ctx, &kafka.DeleteTopicsRequest{Topics: []string{ns + ".fangxin.events.v1", ns + ".fangxin.poison.v1"}}); err != nil {
 		t.Logf("deleting the topics of %s: %v", ns, err)
 	}
-	for _, path := range []string{"/" + ns + "-fangxin-*", "/_index_template/" + ns + "-fangxin-*"} {
-		req, _ := http.NewRequestWithContext(ctx, "DELETE", strings.Split(es, ",")[0]+path, nil)
-		if resp, err := http.DefaultClient.Do(req); err == nil {
-			resp.Body.Close()
-		}
+	if _, err := c.DeleteGroups(ctx, &kafka.DeleteGroupsRequest{GroupIDs: []string{ns + ".views"}}); err != nil {
+		t.Logf("deleting the consumer group of %s: %v", ns, err)
 	}
+	// Elasticsearch refuses to delete indices by wildcard (action.destructive_requires_name):
+	// list them, then delete them by name.
+	base := strings.Split(es, ",")[0]
+	esDo := func(method, path string) []byte {
+		req, _ := http.NewRequestWithContext(ctx, method, base+path, nil)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Logf("%s %s: %v", method, path, err)
+			return nil
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		if resp.StatusCode != 200 && resp.StatusCode != 404 {
+			t.Logf("%s %s: %d %s", method, path, resp.StatusCode, b)
+		}
+		return b
+	}
+	if names := strings.Fields(string(esDo("GET", "/_cat/indices/"+ns+"-fangxin-*?h=index"))); len(names) > 0 {
+		esDo("DELETE", "/"+strings.Join(names, ","))
+	}
+	esDo("DELETE", "/_index_template/"+ns+"-fangxin-timeline,"+ns+"-fangxin-merchants")
 }
 
 // proc is one running fangxin process.

@@ -2,6 +2,7 @@ package distributed
 
 import (
 	"fmt"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -15,8 +16,9 @@ import (
 
 // privateStack is a second Kafka and Elasticsearch of this package's own, started with
 // scripts/stack.sh on other ports and with its own state (STACK_STATE), so the fault tests can
-// stop and kill them without disturbing anyone else's tests on the shared stack. Ports:
-// FANGXIN_E2E_KAFKA_PORT (29092, controller +1) and FANGXIN_E2E_ES_PORT (29200, transport +100).
+// stop and kill them without disturbing anyone else's tests on the shared stack. Its four ports
+// are free ones the kernel picks, so two runs of this package on one machine do not collide;
+// FANGXIN_E2E_KAFKA_PORT (controller +1) and FANGXIN_E2E_ES_PORT (transport +100) fix them.
 type privateStack struct {
 	once    sync.Once
 	ready   chan struct{}
@@ -31,19 +33,40 @@ type privateStack struct {
 
 var private = &privateStack{ready: make(chan struct{})}
 
-func portFrom(env string, def int) int {
+// ports returns the port in env and the one offset above it, or two free ports.
+func ports(env string, offset int) (int, int) {
 	if v := os.Getenv(env); v != "" {
 		if p, err := strconv.Atoi(v); err == nil {
-			return p
+			return p, p + offset
 		}
 	}
-	return def
+	p := freePorts(2)
+	return p[0], p[1]
+}
+
+// freePorts asks the kernel for n distinct free loopback ports. Another process could take one
+// before the service binds it; stack.sh then refuses to start, naming the port.
+func freePorts(n int) []int {
+	var out []int
+	for range n {
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			break
+		}
+		defer ln.Close() // held until all are picked, so none is picked twice
+		out = append(out, ln.Addr().(*net.TCPAddr).Port)
+	}
+	for len(out) < n {
+		out = append(out, 0)
+	}
+	return out
 }
 
 // start begins starting the stack in the background.
 func (s *privateStack) start() {
 	s.once.Do(func() {
-		kp, ep := portFrom("FANGXIN_E2E_KAFKA_PORT", 29092), portFrom("FANGXIN_E2E_ES_PORT", 29200)
+		kp, kcp := ports("FANGXIN_E2E_KAFKA_PORT", 1)
+		ep, etp := ports("FANGXIN_E2E_ES_PORT", 100)
 		dir, err := os.MkdirTemp("", "fangxin-e2e-stack")
 		if err != nil {
 			s.err = err
@@ -52,8 +75,8 @@ func (s *privateStack) start() {
 		}
 		s.state = dir
 		s.env = append(os.Environ(), "STACK_STATE="+dir, "STACK_SKIP_KCAT=1",
-			"KAFKA_PORT="+strconv.Itoa(kp), "KAFKA_CONTROLLER_PORT="+strconv.Itoa(kp+1),
-			"ES_PORT="+strconv.Itoa(ep), "ES_TRANSPORT_PORT="+strconv.Itoa(ep+100), "ES_HEAP=384m", "KAFKA_HEAP=384m")
+			"KAFKA_PORT="+strconv.Itoa(kp), "KAFKA_CONTROLLER_PORT="+strconv.Itoa(kcp),
+			"ES_PORT="+strconv.Itoa(ep), "ES_TRANSPORT_PORT="+strconv.Itoa(etp), "ES_HEAP=384m", "KAFKA_HEAP=384m")
 		s.brokers = "127.0.0.1:" + strconv.Itoa(kp)
 		s.es = "http://127.0.0.1:" + strconv.Itoa(ep)
 		go func() {

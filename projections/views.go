@@ -8,6 +8,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"time"
 
 	"github.com/lizhou/fangxin/eventlog"
@@ -120,8 +121,23 @@ type Cursor struct {
 	Key  string    `json:"k"`
 }
 
-// MaxLimit caps every page.
-const MaxLimit = 500
+// MaxLimit caps every page; DefaultLimit is the page size of a query whose Limit is 0.
+const (
+	MaxLimit     = 500
+	DefaultLimit = 50
+)
+
+// PageLimit applies the page-size rule every backend shares: 0 takes DefaultLimit, anything
+// outside 1..MaxLimit is an error wrapping ErrBadQuery.
+func PageLimit(limit int) (int, error) {
+	switch {
+	case limit == 0:
+		return DefaultLimit, nil
+	case limit < 0 || limit > MaxLimit:
+		return 0, fmt.Errorf("%w: limit %d must be between 1 and %d (0 = %d)", ErrBadQuery, limit, MaxLimit, DefaultLimit)
+	}
+	return limit, nil
+}
 
 // HistoryPage is one page of a timeline. Entries are owned by the caller.
 type HistoryPage struct {

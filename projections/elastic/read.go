@@ -13,24 +13,14 @@ import (
 	"github.com/lizhou/fangxin/projections"
 )
 
-// DefaultLimit is the page size of a query whose Limit is 0.
-const DefaultLimit = 50
+// DefaultLimit is the page size of a query whose Limit is 0 (the seam's rule).
+const DefaultLimit = projections.DefaultLimit
 
 // maxWindow is Elasticsearch's index.max_result_window: offset+limit may not exceed it.
 const maxWindow = 10_000
 
 func badQuery(format string, args ...any) error {
 	return fmt.Errorf("%w: "+format, append([]any{projections.ErrBadQuery}, args...)...)
-}
-
-func pageLimit(limit int) (int, error) {
-	switch {
-	case limit == 0:
-		return DefaultLimit, nil
-	case limit < 0 || limit > projections.MaxLimit:
-		return 0, badQuery("limit %d must be between 1 and %d (0 = %d)", limit, projections.MaxLimit, DefaultLimit)
-	}
-	return limit, nil
 }
 
 func pageOffset(offset, limit int) error {
@@ -89,7 +79,7 @@ func (s *Store) Profile(ctx context.Context, uscc string) (p projections.Merchan
 // filtered by type, bureau and time, continuing strictly after q.After.
 func (s *Store) History(ctx context.Context, q projections.HistoryQuery) (projections.HistoryPage, error) {
 	var page projections.HistoryPage
-	limit, err := pageLimit(q.Limit)
+	limit, err := projections.PageLimit(q.Limit)
 	if err != nil {
 		return page, err
 	}
@@ -123,7 +113,7 @@ func (s *Store) History(ctx context.Context, q projections.HistoryQuery) (projec
 
 // Unlinked lists the events that name no merchant, newest first.
 func (s *Store) Unlinked(ctx context.Context, limit int) ([]projections.TimelineEntry, error) {
-	limit, err := pageLimit(limit)
+	limit, err := projections.PageLimit(limit)
 	if err != nil {
 		return nil, err
 	}
@@ -257,7 +247,7 @@ func anyOf(should []any) map[string]any {
 // code prefix), and every filter set. Hits are ordered by code, so pages are stable.
 func (s *Store) SearchMerchants(ctx context.Context, q projections.MerchantQuery) (projections.MerchantResults, error) {
 	var res projections.MerchantResults
-	limit, err := pageLimit(q.Limit)
+	limit, err := projections.PageLimit(q.Limit)
 	if err != nil {
 		return res, err
 	}
@@ -323,7 +313,7 @@ func (s *Store) SearchMerchants(ctx context.Context, q projections.MerchantQuery
 // newest first (ties by event key).
 func (s *Store) SearchEvents(ctx context.Context, q projections.EventQuery) (projections.EventResults, error) {
 	var res projections.EventResults
-	limit, err := pageLimit(q.Limit)
+	limit, err := projections.PageLimit(q.Limit)
 	if err != nil {
 		return res, err
 	}

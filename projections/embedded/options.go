@@ -3,12 +3,13 @@ package embedded
 import (
 	"errors"
 	"fmt"
+	"github.com/lizhou/fangxin/projections"
 	"log/slog"
 	"time"
 )
 
-// DefaultLimit is the page size of a query whose Limit is 0.
-const DefaultLimit = 50
+// DefaultLimit is the page size of a query whose Limit is 0 (the seam's rule).
+const DefaultLimit = projections.DefaultLimit
 
 // Options configures a Store. The zero value takes the defaults.
 type Options struct {

@@ -29,17 +29,6 @@ func badQuery(format string, args ...any) error {
 	return fmt.Errorf("%w: "+format, append([]any{projections.ErrBadQuery}, args...)...)
 }
 
-// pageLimit validates a limit: 0 takes DefaultLimit, above projections.MaxLimit is an error.
-func pageLimit(limit int) (int, error) {
-	switch {
-	case limit == 0:
-		return DefaultLimit, nil
-	case limit < 0 || limit > projections.MaxLimit:
-		return 0, badQuery("limit %d must be between 1 and %d (0 = %d)", limit, projections.MaxLimit, DefaultLimit)
-	}
-	return limit, nil
-}
-
 func checkWindow(from, to time.Time) error {
 	for _, t := range []time.Time{from, to} {
 		if !t.IsZero() && (!t.After(minTime) || t.After(maxTime)) {
@@ -72,7 +61,7 @@ func (s *Store) Profile(ctx context.Context, uscc string) (p projections.Merchan
 // by type, bureau and time, continuing strictly after q.After. Next is nil on the last page.
 func (s *Store) History(ctx context.Context, q projections.HistoryQuery) (projections.HistoryPage, error) {
 	var page projections.HistoryPage
-	limit, err := pageLimit(q.Limit)
+	limit, err := projections.PageLimit(q.Limit)
 	if err != nil {
 		return page, err
 	}
@@ -104,7 +93,7 @@ func (s *Store) History(ctx context.Context, q projections.HistoryQuery) (projec
 
 // Unlinked lists the events that name no merchant, newest first.
 func (s *Store) Unlinked(ctx context.Context, limit int) ([]projections.TimelineEntry, error) {
-	limit, err := pageLimit(limit)
+	limit, err := projections.PageLimit(limit)
 	if err != nil {
 		return nil, err
 	}
@@ -185,7 +174,7 @@ func (s *Store) SearchMerchants(ctx context.Context, q projections.MerchantQuery
 		return projections.MerchantResults{}, err
 	}
 	var res projections.MerchantResults
-	limit, err := pageLimit(q.Limit)
+	limit, err := projections.PageLimit(q.Limit)
 	if err != nil {
 		return res, err
 	}
@@ -225,7 +214,7 @@ func (s *Store) SearchEvents(ctx context.Context, q projections.EventQuery) (pro
 		return projections.EventResults{}, err
 	}
 	var res projections.EventResults
-	limit, err := pageLimit(q.Limit)
+	limit, err := projections.PageLimit(q.Limit)
 	if err != nil {
 		return res, err
 	}

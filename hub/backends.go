@@ -67,6 +67,15 @@ func (b *boltBackend) ResetGroup(_ context.Context, group string) error {
 	return b.l.ResetGroup(eventlog.Topic, group)
 }
 
+// CopyGroup gives group to the position of group from (groupCopier).
+func (b *boltBackend) CopyGroup(_ context.Context, from, to string) error {
+	pos, err := b.l.Committed(eventlog.Topic, from)
+	if err != nil {
+		return err
+	}
+	return b.l.SetCommitted(eventlog.Topic, to, pos)
+}
+
 func (b *boltBackend) Empty(_ context.Context) (bool, error) {
 	hw, err := b.l.HighWater(eventlog.Topic)
 	return hw == 0, err

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/lizhou/fangxin/projections"
+	"github.com/lizhou/fangxin/projections/embedded"
 )
 
 // Rebuild drops every view and folds the whole log into new ones with the same projector the hub
@@ -29,6 +30,10 @@ func Rebuild(ctx context.Context, cfg Config, d Deps) (folded int64, took time.D
 		return 0, 0, err
 	}
 	defer lg.Close()
+	if cp, ok := lg.(groupCopier); ok && cfg.Views.Embedded != nil {
+		total, err := rebuildEmbeddedBulk(ctx, cfg, d, lg, cp)
+		return total, time.Since(start), err
+	}
 
 	var old string
 	if cfg.Views.Embedded != nil {
@@ -45,20 +50,93 @@ func Rebuild(ctx context.Context, cfg Config, d Deps) (folded int64, took time.D
 		return 0, 0, err
 	}
 	defer views.Close()
+	total, err := foldAll(ctx, cfg, d, lg, views, projections.ViewsHandler)
+	if err != nil {
+		return 0, time.Since(start), err
+	}
+	if old != "" {
+		if err := os.RemoveAll(old); err != nil {
+			d.Logger.Warn("rebuild: could not remove the old views", "dir", old, "err", err)
+		}
+	}
+	return total, time.Since(start), nil
+}
+
+// groupCopier is an optional ability of a log backend: setting one consumer group's position
+// to another's.
+type groupCopier interface {
+	CopyGroup(ctx context.Context, from, to string) error
+}
+
+// rebuildGroup is the consumer group that folds the log into the new embedded views.
+const rebuildGroup = projections.ViewsHandler + "-rebuild"
+
+// rebuildEmbeddedBulk folds the whole log into new embedded views in a folder beside the live
+// ones, with the store in bulk mode (no fsync per group; search indexes built once at the end),
+// then swaps the folders and hands the rebuild group's position to the projector's group.
+// Every instant is crash-safe: until the swap the live views and the projector's position are
+// untouched (a crash leaves a folder the next rebuild removes); the projector's position is
+// reset to the beginning before the swap and set to the rebuilt position after it, and a
+// projector that starts in between re-applies events its views already hold, which Apply
+// recognises as duplicates (or, with no views folder at all, folds everything again).
+func rebuildEmbeddedBulk(ctx context.Context, cfg Config, d Deps, lg logBackend, cp groupCopier) (int64, error) {
+	dir := cfg.Views.Embedded.Dir
+	tmp := dir + ".rebuild"
+	if err := os.RemoveAll(tmp); err != nil {
+		return 0, fmt.Errorf("rebuild: removing an unfinished rebuild: %w", err)
+	}
+	views, err := embedded.Open(tmp, embedded.Options{Bulk: true, MaxBatch: 5000, Logger: d.Logger})
+	if err != nil {
+		return 0, fmt.Errorf("rebuild: new views in %s: %w", tmp, err)
+	}
+	total, err := foldAll(ctx, cfg, d, lg, views, rebuildGroup)
+	if err != nil {
+		views.Close()
+		return 0, err
+	}
+	d.Logger.Info("rebuilding views: building the search indexes", "events", total)
+	if err := views.Close(); err != nil {
+		return 0, fmt.Errorf("rebuild: finishing the new views: %w", err)
+	}
 	if err := lg.ResetGroup(ctx, projections.ViewsHandler); err != nil {
-		return 0, 0, fmt.Errorf("rebuild: resetting the projector's position: %w", err)
+		return 0, fmt.Errorf("rebuild: resetting the projector's position: %w", err)
 	}
-	total, err := lg.Lag(ctx, projections.ViewsHandler)
-	if err != nil {
-		return 0, 0, err
+	old := fmt.Sprintf("%s.old-%d", dir, time.Now().UnixNano())
+	if err := os.Rename(dir, old); err != nil && !os.IsNotExist(err) {
+		return 0, fmt.Errorf("rebuild: moving the old views aside: %w", err)
 	}
-	sub, err := lg.Subscriber(projections.ViewsHandler)
+	if err := os.Rename(tmp, dir); err != nil {
+		return 0, fmt.Errorf("rebuild: moving the new views in place: %w", err)
+	}
+	if err := cp.CopyGroup(ctx, rebuildGroup, projections.ViewsHandler); err != nil {
+		return 0, fmt.Errorf("rebuild: handing over the position: %w", err)
+	}
+	if err := lg.ResetGroup(ctx, rebuildGroup); err != nil {
+		d.Logger.Warn("rebuild: could not forget the rebuild group", "err", err)
+	}
+	if err := os.RemoveAll(old); err != nil {
+		d.Logger.Warn("rebuild: could not remove the old views", "dir", old, "err", err)
+	}
+	return total, nil
+}
+
+// foldAll runs the projector as group over the whole log into views, from the beginning, until
+// it has caught up with the log as it was at the start and later.
+func foldAll(ctx context.Context, cfg Config, d Deps, lg logBackend, views projections.Store, group string) (int64, error) {
+	if err := lg.ResetGroup(ctx, group); err != nil {
+		return 0, fmt.Errorf("rebuild: resetting the position of %s: %w", group, err)
+	}
+	total, err := lg.Lag(ctx, group)
 	if err != nil {
-		return 0, 0, err
+		return 0, err
+	}
+	sub, err := lg.Subscriber(group)
+	if err != nil {
+		return 0, err
 	}
 	router, err := projections.NewProjector(cfg.Projector, views, sub, lg.Publisher(), d.Logger, nil)
 	if err != nil {
-		return 0, 0, err
+		return 0, err
 	}
 	rctx, cancel := context.WithCancel(ctx)
 	defer cancel()
@@ -72,14 +150,14 @@ func Rebuild(ctx context.Context, cfg Config, d Deps) (folded int64, took time.D
 		select {
 		case <-ctx.Done():
 			_ = router.Close()
-			return 0, time.Since(start), ctx.Err()
+			return 0, ctx.Err()
 		case err := <-done:
-			return 0, time.Since(start), fmt.Errorf("rebuild: projector stopped: %w", err)
+			return 0, fmt.Errorf("rebuild: projector stopped: %w", err)
 		case <-tick.C:
 		}
-		lag, err := lg.Lag(ctx, projections.ViewsHandler)
+		lag, err := lg.Lag(ctx, group)
 		if err != nil {
-			return 0, time.Since(start), err
+			return 0, err
 		}
 		if time.Since(lastReport) > 5*time.Second {
 			d.Logger.Info("rebuilding views", "folded", total-lag, "of", total)
@@ -90,12 +168,7 @@ func Rebuild(ctx context.Context, cfg Config, d Deps) (folded int64, took time.D
 		}
 	}
 	if err := router.Close(); err != nil {
-		return 0, time.Since(start), err
+		return 0, err
 	}
-	if old != "" {
-		if err := os.RemoveAll(old); err != nil {
-			d.Logger.Warn("rebuild: could not remove the old views", "dir", old, "err", err)
-		}
-	}
-	return total, time.Since(start), nil
+	return total, nil
 }

@@ -316,6 +316,30 @@ func (l *Log) ResetGroup(topic, group string) error {
 	return l.submit(&op{kind: opReset, topic: topic, group: group})
 }
 
+// SetCommitted stores pos as the group's durable position on the topic, as if the group had
+// acknowledged every message up to that sequence number (a rebuild hands the position of the
+// group that built new views to the group that serves them). It fails with ErrGroupActive while
+// the group has a subscription on the topic in this process.
+func (l *Log) SetCommitted(topic, group string, pos int64) error {
+	if err := validateTopic(topic); err != nil {
+		return err
+	}
+	if err := validateGroup(group); err != nil {
+		return err
+	}
+	if pos < 0 {
+		return fmt.Errorf("boltlog: position %d of group %q must be ≥ 0", pos, group)
+	}
+	lease := l.lease(topic, group)
+	select {
+	case lease <- struct{}{}:
+	default:
+		return fmt.Errorf("%w: group %q on topic %q", ErrGroupActive, group, topic)
+	}
+	defer func() { <-lease }()
+	return l.submit(&op{kind: opCommit, topic: topic, group: group, pos: pos})
+}
+
 // view runs fn on the topic's bucket in a read transaction; fn is not called when the topic
 // has no bucket yet.
 func (l *Log) view(topic string, fn func(tb *bolt.Bucket) error) error {

@@ -694,3 +694,32 @@ func histogram(t testing.TB, reg *prometheus.Registry, name string) (count, sum 
 	t.Fatalf("no metric %s", name)
 	return 0, 0
 }
+
+func TestSetCommitted(t *testing.T) {
+	l, _ := openLog(t, boltlog.Options{})
+	publish(t, l, topic, msg("a", ""), msg("b", ""), msg("c", ""))
+	if err := l.SetCommitted(topic, "g", 2); err != nil {
+		t.Fatal(err)
+	}
+	if c, _ := l.Committed(topic, "g"); c != 2 {
+		t.Fatalf("Committed() after SetCommitted(2) = %d", c)
+	}
+	sub, ch := subscribe(t, l, boltlog.SubscriberConfig{ConsumerGroup: "g"}, topic)
+	if m := receive(t, ch); m.UUID != "c" {
+		t.Fatalf("after SetCommitted(2) got %s, want c", m.UUID)
+	}
+	if err := l.SetCommitted(topic, "g", 0); !errors.Is(err, boltlog.ErrGroupActive) {
+		t.Errorf("SetCommitted() while subscribed = %v, want ErrGroupActive", err)
+	}
+	if err := sub.Close(); err != nil {
+		t.Fatal(err)
+	}
+	for _, bad := range []struct {
+		group string
+		pos   int64
+	}{{"", 1}, {"g", -1}} {
+		if err := l.SetCommitted(topic, bad.group, bad.pos); err == nil {
+			t.Errorf("SetCommitted(%q, %d) accepted", bad.group, bad.pos)
+		}
+	}
+}

@@ -31,8 +31,8 @@ type result struct {
 }
 
 // Apply records ev at pos and folds it into its merchant's profile (projections.Store). It
-// returns once Elasticsearch has acknowledged every write (durable in its translog) and a
-// refresh has made them searchable.
+// returns once Elasticsearch has acknowledged every write (durable in its translog) and, with
+// Config.VisibleOnReturn, once a refresh has made them searchable.
 func (s *Store) Apply(ctx context.Context, ev projections.TimelineEntry, pos eventlog.Position, fold projections.FoldFunc) (bool, error) {
 	if err := ctx.Err(); err != nil {
 		return false, err
@@ -85,7 +85,7 @@ func (s *Store) dispatch() {
 				// The writes are acknowledged: the worker and the keys are free while the group
 				// waits to become searchable.
 				finished <- g
-				if !visible {
+				if !visible || !s.cfg.VisibleOnReturn {
 					reply(items, nil)
 					continue
 				}
@@ -335,6 +335,12 @@ func (s *Store) writeGroup(ctx context.Context, reqs []*request) (items []*item,
 		}
 	}
 	return items, visible
+}
+
+// Sync returns once everything Apply wrote before Sync was called is searchable: it waits for
+// one coalesced refresh of both indices. Safe for concurrent use.
+func (s *Store) Sync(ctx context.Context) error {
+	return s.refresh.wait(ctx)
 }
 
 // reply answers every call of a group; refreshErr fails the calls that were waiting to become

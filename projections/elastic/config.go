@@ -44,6 +44,12 @@ type Config struct {
 	// alone waits for one refresh; under load one refresh serves every group written meanwhile,
 	// and Elasticsearch refreshes at most 20 times a second for this store.
 	RefreshInterval time.Duration
+	// VisibleOnReturn makes Apply wait for a (coalesced, forced) refresh, so what it wrote is
+	// searchable when it returns: read-your-writes, which the conformance suite relies on.
+	// Default false: Apply returns once its writes are durable, and they become searchable at
+	// the indices' next scheduled refresh (refresh_interval 1s), so the projector never waits
+	// for a refresh and freshness stays about a second. Sync forces visibility on demand.
+	VisibleOnReturn bool
 
 	// Retry of transient failures: no answer (connection refused, timeout), 429 and 5xx.
 	Retry RetryConfig

@@ -73,16 +73,17 @@
 //   - Durable on return: Apply returns nil once Elasticsearch acknowledged every write, which by
 //     default (index.translog.durability: request) means fsync'd to the translog of every active
 //     shard copy.
-//   - Visible on return: a refresh of both indices follows the writes. Refreshes are coalesced
-//     (refresher): at most one runs at a time, two start at least RefreshInterval apart, and one
-//     serves every group that finished writing before it started; alone, an Apply waits for one
-//     refresh. A worker is free for the next group as soon as its writes are acknowledged; the
-//     group's calls return when the refresh is done. Profile reads in real time. Indices also
-//     refresh every second on their own. (refresh=wait_for was measured too: it waits for the
-//     scheduled refresh twice, once per bulk, and was slower for the same refresh rate.) On this
-//     project's 2-core machines the refreshes are the main cost of Apply compared with raw bulk
-//     indexing: Elasticsearch has one refresh thread there, and with the projector's 256 calls in
-//     flight each Apply waits for one; see BenchmarkApply.
+//   - Visible within a second: the indices refresh every second (refresh_interval 1s), so what
+//     Apply wrote is searchable about a second after it returns; profiles and the exactly-once
+//     bookkeeping read in real time and never wait for a refresh. With Config.VisibleOnReturn
+//     (the conformance suite's read-your-writes), the group's calls return only after a forced
+//     refresh; Sync forces one on demand. Forced refreshes are coalesced (refresher): at most one
+//     runs at a time, two start at least RefreshInterval apart, and one serves every group that
+//     finished writing before it started. (refresh=wait_for was measured too: it waits for the
+//     scheduled refresh twice, once per bulk, and was slower.) On this project's 2-core machines
+//     forced refreshes were the main cost of Apply compared with raw bulk indexing
+//     (Elasticsearch has one refresh thread there, and with the projector's 256 calls in flight
+//     each Apply waited for one), which is why the hub does not force them; see BenchmarkApply.
 //   - Failures: no answer (connection refused while a node restarts, timeouts), 429 and 5xx are
 //     retried with exponential backoff (Retry), per bulk item for partial failures; Apply
 //     returns an ordinary error only once the budget is spent, and the projector retries the

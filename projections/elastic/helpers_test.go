@@ -50,7 +50,7 @@ func uniquePrefix(t testing.TB) string {
 // the test ends.
 func testConfig(t testing.TB) Config {
 	t.Helper()
-	cfg := Config{URLs: esURLs(t), IndexPrefix: uniquePrefix(t)}
+	cfg := Config{URLs: esURLs(t), IndexPrefix: uniquePrefix(t), VisibleOnReturn: true}
 	t.Cleanup(func() { dropPrefix(t, cfg.URLs, cfg.IndexPrefix) })
 	return cfg
 }

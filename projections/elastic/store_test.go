@@ -27,7 +27,7 @@ var _ gateway.ReadModel = (*Store)(nil)
 func TestConformance(t *testing.T) {
 	urls := esURLs(t)
 	storetest.RunAll(t, func(t *testing.T) storetest.Backend {
-		cfg := Config{URLs: urls, IndexPrefix: uniquePrefix(t)}
+		cfg := Config{URLs: urls, IndexPrefix: uniquePrefix(t), VisibleOnReturn: true}
 		t.Cleanup(func() { dropPrefix(t, urls, cfg.IndexPrefix) }) // runs after the suite's Close
 		return openStore(t, cfg)
 	})

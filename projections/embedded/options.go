@@ -28,6 +28,15 @@ type Options struct {
 	// IndexRetry is how long the indexer waits before it writes a failed batch of search
 	// documents again (merged with whatever came since). Default 1s.
 	IndexRetry time.Duration
+	// Bulk is for building views into a fresh folder that is thrown away unless the build
+	// finishes (fangxin rebuild). Apply commits to bbolt without fsync and indexes nothing for
+	// search; Close syncs bbolt and then builds both search indexes from it in batches of
+	// BulkIndexBatch. So Apply is NOT durable on return, a crash leaves a folder that must be
+	// removed, and searches find nothing until the store was closed and reopened. Default false.
+	Bulk bool
+	// BulkIndexBatch is how many documents Close writes per bleve batch in Bulk mode. Default
+	// 5000.
+	BulkIndexBatch int
 	// Logger receives the indexer's errors. Default: none.
 	Logger *slog.Logger
 }
@@ -56,6 +65,9 @@ func (o *Options) setDefaults() {
 	if o.IndexRetry == 0 {
 		o.IndexRetry = time.Second
 	}
+	if o.BulkIndexBatch == 0 {
+		o.BulkIndexBatch = 5000
+	}
 }
 
 // Validate reports every invalid setting. Zero values are valid: they take the defaults.
@@ -72,6 +84,9 @@ func (o Options) Validate() error {
 	}
 	if o.IndexRetry < 0 {
 		errs = append(errs, errors.New("embedded: IndexRetry must be ≥ 0 (0 = default)"))
+	}
+	if o.BulkIndexBatch < 0 || o.BulkIndexBatch > maxMaxBatch {
+		errs = append(errs, fmt.Errorf("embedded: BulkIndexBatch %d must be between 1 and %d (0 = default)", o.BulkIndexBatch, maxMaxBatch))
 	}
 	if o.RecoveryBatch < 0 || o.RecoveryBatch > maxMaxBatch {
 		errs = append(errs, fmt.Errorf("embedded: RecoveryBatch %d must be between 1 and %d (0 = default)", o.RecoveryBatch, maxMaxBatch))

@@ -97,8 +97,10 @@ func Open(dir string, opts Options) (*Store, error) {
 		return nil, err
 	}
 	db, err := bolt.Open(filepath.Join(dir, "views.db"), 0o600, &bolt.Options{
-		Timeout:      opts.LockTimeout,
-		FreelistType: bolt.FreelistMapType,
+		Timeout:        opts.LockTimeout,
+		FreelistType:   bolt.FreelistMapType,
+		NoSync:         opts.Bulk,
+		NoFreelistSync: opts.Bulk,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("embedded: open views.db: %w", err)
@@ -167,6 +169,9 @@ func (s *Store) Close() error {
 	close(s.intake)
 	s.mu.Unlock()
 	<-s.done
+	if s.opts.Bulk {
+		return errors.Join(s.finishBulk(), s.closeStores())
+	}
 	// Drop the markers of the last groups; failing here only costs a re-index at the next Open.
 	cleared := s.takeCleared()
 	err := s.db.Update(func(tx *bolt.Tx) error { return deletePending(tx, cleared) })
@@ -272,7 +277,7 @@ func (s *Store) commitLoop(out chan<- *group) {
 		}
 		s.groups.Add(1)
 		s.commit(g)
-		if g.err == nil {
+		if g.err == nil && !s.opts.Bulk {
 			g.seq = s.committedSeq.Add(1)
 			out <- g
 		}
@@ -486,6 +491,7 @@ func (s *Store) commit(g *group) {
 			return err
 		}
 		w := newWriter(tx)
+		w.bulk = s.opts.Bulk
 		for i, r := range g.reqs {
 			res, err := w.apply(r)
 			if err != nil {
@@ -495,6 +501,9 @@ func (s *Store) commit(g *group) {
 		}
 		if err := w.flush(); err != nil {
 			return err
+		}
+		if s.opts.Bulk {
+			return nil // no search documents: Close indexes everything at once
 		}
 		var err error
 		g.events, g.merchants, err = w.docs()
@@ -517,6 +526,7 @@ type writer struct {
 	eventKeys   map[string][]byte        // event key -> timeline key, to index
 	refresh     map[string]bool          // merchants whose every event is re-indexed
 	pendingKeys [][]byte
+	bulk        bool // Options.Bulk: no pending markers
 }
 
 type profileState struct {
@@ -638,6 +648,9 @@ func (w *writer) apply(r *request) (result, error) {
 }
 
 func (w *writer) markPending(key []byte, flags byte) error {
+	if w.bulk {
+		return nil
+	}
 	w.pendingKeys = append(w.pendingKeys, key)
 	return w.pend.Put(key, []byte{flags})
 }
@@ -908,6 +921,18 @@ func (s *Store) indexChunked(evDocs map[string]*eventDoc, mDocs map[string]*merc
 		}
 	}
 	return flush()
+}
+
+// finishBulk ends a Bulk build: bbolt is synced, then both search indexes are built from it.
+func (s *Store) finishBulk() error {
+	if err := s.db.Sync(); err != nil {
+		return fmt.Errorf("embedded: sync views.db: %w", err)
+	}
+	s.opts.RecoveryBatch = s.opts.BulkIndexBatch
+	if err := s.reindexAll(true, true); err != nil {
+		return fmt.Errorf("embedded: building the search indexes: %w", err)
+	}
+	return nil
 }
 
 // reindexAll rebuilds the (re)created indexes from views.db, streaming in chunks.

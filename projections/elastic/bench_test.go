@@ -3,9 +3,7 @@ package elastic
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"fmt"
-	"io"
 	"os"
 	"path/filepath"
 	"slices"
@@ -15,9 +13,6 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
-
-	"github.com/elastic/go-elasticsearch/v8/esapi"
-	"github.com/elastic/go-elasticsearch/v8/esutil"
 
 	"github.com/lizhou/fangxin/eventlog"
 	"github.com/lizhou/fangxin/events"
@@ -147,75 +142,19 @@ func benchApply(b *testing.B, callers int, visibleOnReturn bool) {
 	}
 }
 
-// benchRawBulk indexes the documents Apply would write for streams, with no reads, checks or
-// ordering, through esutil.BulkIndexer, and returns events/s.
+// benchRawBulk runs RawBulk over streams.
 func benchRawBulk(b testing.TB, cfg Config, streams [][]benchEvent) float64 {
-	ctx := context.Background()
-	gs, err := OpenGeneration(ctx, cfg, "raw") // the same templates, indices of their own
-	if err != nil {
-		b.Fatal(err)
-	}
-	tlIndex, mIndex := gs.timeline, gs.merchants
-	// The documents, folded in memory as Apply folds them.
-	type doc struct {
-		index, id string
-		body      []byte
-	}
-	var docs []doc
-	n := 0
+	var entries []RawEntry
 	for _, st := range streams {
-		profiles := map[string]*projections.MerchantProfile{}
 		for _, e := range st {
-			n++
-			ev := e.entry.Event
-			p := profiles[ev.Subject]
-			if p == nil {
-				p = &projections.MerchantProfile{USCC: ev.Subject}
-				profiles[ev.Subject] = p
-			}
-			projections.FoldProfile(p, ev)
-			p.LastPosition = e.pos
-			pj, _ := json.Marshal(p)
-			ej, _ := json.Marshal(ev)
-			td, _ := json.Marshal(newTimelineDoc(e.entry, ej, e.pos, p))
-			md, _ := json.Marshal(newMerchantDoc(p, pj))
-			docs = append(docs, doc{tlIndex, docID(ev.Key()), td}, doc{mIndex, ev.Subject, md})
+			entries = append(entries, RawEntry{Entry: e.entry, Pos: e.pos})
 		}
 	}
-	bi, err := esutil.NewBulkIndexer(esutil.BulkIndexerConfig{
-		Client: gs.c.es, NumWorkers: cfg.Workers + 4, FlushBytes: 5 << 20, FlushInterval: 50 * time.Millisecond,
-	})
+	rate, err := RawBulk(context.Background(), cfg, "raw", entries)
 	if err != nil {
 		b.Fatal(err)
 	}
-	var failures atomic.Int64
-	start := time.Now()
-	for _, d := range docs {
-		err := bi.Add(ctx, esutil.BulkIndexerItem{
-			Action: "index", Index: d.index, DocumentID: d.id, Body: bytes.NewReader(d.body),
-			OnFailure: func(context.Context, esutil.BulkIndexerItem, esutil.BulkIndexerResponseItem, error) { failures.Add(1) },
-		})
-		if err != nil {
-			b.Fatal(err)
-		}
-	}
-	if err := bi.Close(ctx); err != nil {
-		b.Fatal(err)
-	}
-	res, err := esapi.IndicesRefreshRequest{Index: []string{tlIndex, mIndex}}.Do(ctx, gs.c.es)
-	if err != nil {
-		b.Fatal(err)
-	}
-	io.Copy(io.Discard, res.Body)
-	res.Body.Close()
-	took := time.Since(start)
-	if f := failures.Load(); f > 0 {
-		b.Fatalf("raw bulk: %d failed items", f)
-	}
-	if err := gs.Close(); err != nil {
-		b.Fatal(err)
-	}
-	return float64(n) / took.Seconds()
+	return rate
 }
 
 // esCPU returns the CPU seconds the local Elasticsearch started by scripts/stack.sh has used, or 0

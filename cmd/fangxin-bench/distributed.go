@@ -1,0 +1,266 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"fmt"
+	"hash/fnv"
+	"io"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/segmentio/kafka-go"
+
+	"github.com/lizhou/fangxin/eventlog"
+	"github.com/lizhou/fangxin/eventlog/kafkalog"
+	"github.com/lizhou/fangxin/events"
+	"github.com/lizhou/fangxin/projections"
+	"github.com/lizhou/fangxin/projections/elastic"
+)
+
+// distributed is the distributed phase: on the Kafka and Elasticsearch named in
+// FANGXIN_KAFKA_BROKERS and FANGXIN_ELASTICSEARCH_URL, in a namespace of its own (deleted at the
+// end), the same events go
+//
+//  1. through a raw kafka-go Writer set up like the hub's (acks all, murmur2 keys, 2 ms linger),
+//     in the gateway's batch size from the same number of clients: the produce baseline;
+//  2. through a gateway process (--role gateway): its ingest rate;
+//  3. through elastic.RawBulk (the documents Apply writes, bulk-indexed with no checks): the
+//     bulk baseline;
+//  4. through a projector process (--role projector) started once the log holds them all: its
+//     rate from ready to lag 0;
+//
+// then, with both processes running, single-event pushes at a steady rate give ack latency and
+// freshness (202 to visible in history).
+func distributed(r *report, work string, evs []events.Event) error {
+	brokers, esURL := os.Getenv("FANGXIN_KAFKA_BROKERS"), os.Getenv("FANGXIN_ELASTICSEARCH_URL")
+	if brokers == "" || esURL == "" {
+		r.add("distributed phase", "skipped", "set FANGXIN_KAFKA_BROKERS and FANGXIN_ELASTICSEARCH_URL (scripts/stack.sh up; eval \"$(scripts/stack.sh env)\")")
+		return nil
+	}
+	var b [4]byte
+	_, _ = rand.Read(b[:])
+	ns := "bench-" + hex.EncodeToString(b[:])
+	ctx := context.Background()
+	defer dropNamespace(brokers, esURL, ns)
+
+	// 1. Raw produce.
+	produce, err := rawProduce(ctx, strings.Split(brokers, ","), ns+".raw", evs)
+	if err != nil {
+		return fmt.Errorf("raw produce: %w", err)
+	}
+	r.add(fmt.Sprintf("distributed: raw kafka-go produce (batches of %d, %d clients)", *batch, *clients), rate(produce), "baseline")
+
+	// 2. Gateway ingest.
+	dir := filepath.Join(work, "distributed")
+	keys := map[string]string{}
+	for _, bu := range events.Bureaus() {
+		k, err := exec.Command(*bin, "keys", "create", "--data-dir", dir, "--bureau", bu.Code).Output()
+		if err != nil {
+			return err
+		}
+		keys[bu.Code] = strings.TrimSpace(string(k))
+	}
+	gw, err := startRole(dir, "gateway", ns, brokers, esURL)
+	if err != nil {
+		return err
+	}
+	defer gw.stop()
+	c := &client{url: gw.url, keys: keys}
+	ingStart := time.Now()
+	lat, err := c.pushAll(evs, *batch, *clients)
+	if err != nil {
+		return err
+	}
+	ingest := float64(len(evs)) / time.Since(ingStart).Seconds()
+	r.add(fmt.Sprintf("distributed: gateway ingest on Kafka (batches of %d, %d clients)", *batch, *clients), rate(ingest),
+		fmt.Sprintf("%.0f%% of raw produce (target ≥ 70%%); ack per batch p50 / p99 %s / %s", 100*ingest/produce, ms(pct(lat, 50)), ms(pct(lat, 99))))
+
+	// 3. Raw bulk.
+	entries := make([]elastic.RawEntry, len(evs))
+	offsets := map[int]int64{}
+	for i, ev := range evs {
+		h := fnv.New32a()
+		h.Write([]byte(ev.PartitionKey()))
+		p := int(h.Sum32() % kafkalog.DefaultPartitions) // any stable split: a merchant's events in one partition
+		offsets[p]++
+		entries[i] = elastic.RawEntry{Entry: projections.Redact(ev), Pos: eventlog.Position{Partition: int32(p), Offset: offsets[p]}}
+	}
+	bulk, err := elastic.RawBulk(ctx, elastic.Config{URLs: strings.Split(esURL, ","), IndexPrefix: ns + "-raw"}, "1", entries)
+	if err != nil {
+		return fmt.Errorf("raw bulk: %w", err)
+	}
+	r.add("distributed: raw bulk indexing (esutil.BulkIndexer, same documents)", rate(bulk), "baseline")
+
+	// 4. Projector catching up with the whole log.
+	pr, err := startRole(dir, "projector", ns, brokers, esURL)
+	if err != nil {
+		return err
+	}
+	defer pr.stop()
+	pStart := time.Now()
+	if err := pr.caughtUp(30 * time.Minute); err != nil {
+		return err
+	}
+	proj := float64(len(evs)) / time.Since(pStart).Seconds()
+	r.add("distributed: projector (Kafka → Elasticsearch, ready → lag 0)", rate(proj), fmt.Sprintf("%.0f%% of raw bulk (target ≥ 70%%)", 100*proj/bulk))
+
+	// Steady load: ack latency and freshness.
+	acks, err := c.paced(nil, 50, 10*time.Second, nil)
+	if err != nil {
+		return err
+	}
+	r.add("distributed: ack latency, single events at 50/s, p50 / p99", fmt.Sprintf("%s / %s", ms(pct(acks, 50)), ms(pct(acks, 99))), "target p99 ≤ 50 ms")
+	fresh, err := c.freshness(merchantsOf(evs), 200, 10*time.Second)
+	if err != nil {
+		return err
+	}
+	r.add("distributed: freshness at 200 ev/s, p50 / p99", fmt.Sprintf("%s / %s", ms(pct(fresh, 50)), ms(pct(fresh, 99))), "target p99 ≤ 2 s")
+	return nil
+}
+
+// rawProduce writes evs to a new topic of DefaultPartitions partitions with a raw kafka-go
+// Writer, the records as the hub's publisher encodes them (CloudEvents binary mode), in batches
+// of *batch from *clients goroutines, and returns messages/s.
+func rawProduce(ctx context.Context, brokers []string, topic string, evs []events.Event) (float64, error) {
+	kc := &kafka.Client{Addr: kafka.TCP(brokers...)}
+	res, err := kc.CreateTopics(ctx, &kafka.CreateTopicsRequest{Topics: []kafka.TopicConfig{{
+		Topic: topic, NumPartitions: kafkalog.DefaultPartitions, ReplicationFactor: 1}}})
+	if err != nil {
+		return 0, err
+	}
+	if err := res.Errors[topic]; err != nil {
+		return 0, err
+	}
+	w := &kafka.Writer{
+		Addr: kafka.TCP(brokers...), Topic: topic, Balancer: kafka.Murmur2Balancer{Consistent: true},
+		RequiredAcks: kafka.RequireAll, BatchTimeout: kafkalog.DefaultLinger, BatchSize: kafkalog.DefaultBatchSize,
+		MaxAttempts: kafkalog.DefaultMaxAttempts,
+	}
+	defer w.Close()
+	recs := make([]kafka.Message, len(evs))
+	for i, ev := range evs {
+		m := eventlog.ToMessage(ev)
+		km := kafka.Message{Key: []byte(ev.PartitionKey()), Value: m.Payload,
+			Headers: []kafka.Header{{Key: kafkalog.HeaderUUID, Value: []byte(m.UUID)}}}
+		keys := make([]string, 0, len(m.Metadata))
+		for k := range m.Metadata {
+			keys = append(keys, k)
+		}
+		slices.Sort(keys)
+		for _, k := range keys {
+			km.Headers = append(km.Headers, kafka.Header{Key: k, Value: []byte(m.Metadata[k])})
+		}
+		recs[i] = km
+	}
+	// Warm up: metadata and connections.
+	if err := w.WriteMessages(ctx, recs[0]); err != nil {
+		return 0, err
+	}
+	jobs := make(chan []kafka.Message)
+	go func() {
+		for i := 0; i < len(recs); i += *batch {
+			jobs <- recs[i:min(i+*batch, len(recs))]
+		}
+		close(jobs)
+	}()
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	var firstErr error
+	start := time.Now()
+	for range *clients {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for j := range jobs {
+				if err := w.WriteMessages(ctx, j...); err != nil {
+					mu.Lock()
+					firstErr = cmpOr(firstErr, err)
+					mu.Unlock()
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	return float64(len(recs)) / time.Since(start).Seconds(), firstErr
+}
+
+func cmpOr(a, b error) error {
+	if a != nil {
+		return a
+	}
+	return b
+}
+
+// startRole starts `fangxin serve --role role` on the services in namespace ns.
+func startRole(dir, role, ns, brokers, esURL string) (*hubProc, error) {
+	cmd := exec.Command(*bin, "serve", "--role", role, "--data-dir", dir, "--listen", "127.0.0.1:0", "--log-level", "warn",
+		"--namespace", ns, "--kafka-brokers", brokers, "--elasticsearch-url", esURL)
+	cmd.Env = append(os.Environ(), "FANGXIN_KAFKA_BROKERS=", "FANGXIN_ELASTICSEARCH_URL=", "FANGXIN_NAMESPACE=")
+	cmd.Stderr = os.Stderr
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		return nil, err
+	}
+	if err := cmd.Start(); err != nil {
+		return nil, err
+	}
+	sc := bufio.NewScanner(stdout)
+	for sc.Scan() {
+		m := urlRe.FindStringSubmatch(sc.Text())
+		if m == nil {
+			continue
+		}
+		go io.Copy(io.Discard, stdout)
+		h := &hubProc{cmd: cmd, url: "http://" + m[1]}
+		for range 1200 {
+			if resp, err := http.Get(h.url + "/readyz"); err == nil {
+				resp.Body.Close()
+				if resp.StatusCode == 200 {
+					return h, nil
+				}
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
+		h.stop()
+		return nil, fmt.Errorf("fangxin %s not ready within 60 s", role)
+	}
+	_ = cmd.Wait()
+	return nil, fmt.Errorf("fangxin %s exited before listening", role)
+}
+
+// dropNamespace deletes what the phase created: its topics, consumer groups and indices.
+func dropNamespace(brokers, esURL, ns string) {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	kc := &kafka.Client{Addr: kafka.TCP(strings.Split(brokers, ",")...)}
+	_, _ = kc.DeleteTopics(ctx, &kafka.DeleteTopicsRequest{Topics: []string{ns + ".raw", ns + ".fangxin.events.v1", ns + ".fangxin.poison.v1"}})
+	_, _ = kc.DeleteGroups(ctx, &kafka.DeleteGroupsRequest{GroupIDs: []string{ns + ".views"}})
+	// Elasticsearch refuses to delete indices by wildcard (action.destructive_requires_name):
+	// list them, then delete them by name.
+	base := strings.Split(esURL, ",")[0]
+	esDo := func(method, path string) []byte {
+		req, _ := http.NewRequestWithContext(ctx, method, base+path, nil)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			return nil
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return b
+	}
+	for _, prefix := range []string{ns + "-fangxin", ns + "-raw"} {
+		if names := strings.Fields(string(esDo("GET", "/_cat/indices/"+prefix+"-*?h=index"))); len(names) > 0 {
+			esDo("DELETE", "/"+strings.Join(names, ","))
+		}
+		esDo("DELETE", "/_index_template/"+prefix+"-timeline,"+prefix+"-merchants")
+	}
+}

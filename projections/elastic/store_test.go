@@ -66,11 +66,28 @@ func TestOpenFailures(t *testing.T) {
 		io.WriteString(w, `{"nodes":{"x":{"version":"8.19.7"}}}`)
 	}))
 	defer notES.Close()
+	// Something that accepts connections and closes them without an HTTP answer, as Kafka's
+	// port does.
+	notHTTP, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer notHTTP.Close()
+	go func() {
+		for {
+			c, err := notHTTP.Accept()
+			if err != nil {
+				return
+			}
+			c.Close()
+		}
+	}()
 	for _, tc := range []struct {
 		name, url, want string
 	}{
 		{"closed port", closed, "cannot reach Elasticsearch"},
 		{"not Elasticsearch", notES.URL, "is not Elasticsearch"},
+		{"not HTTP", "http://" + notHTTP.Addr().String(), "does not answer HTTP"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			start := time.Now()

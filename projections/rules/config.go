@@ -22,10 +22,10 @@ var Levels = []string{"I", "II", "III", "IV"}
 
 // Config is the rule set: the YAML of data/rules.yaml (DefaultConfig) or of `--rules FILE`.
 type Config struct {
-	CountRules          []CountRule        `yaml:"count_rules"`
-	CertificationReview CertificationRule  `yaml:"certification_review"`
-	Overdue             OverdueRule        `yaml:"overdue"`
-	GroupInterval       time.Duration      `yaml:"group_interval"`
+	CountRules          []CountRule       `yaml:"count_rules"`
+	CertificationReview CertificationRule `yaml:"certification_review"`
+	Overdue             OverdueRule       `yaml:"overdue"`
+	GroupInterval       time.Duration     `yaml:"group_interval"`
 }
 
 // GroupBy values of a count rule.

@@ -12,7 +12,7 @@ import (
 // event or about to be) and what the engine needs to move it along.
 type incident struct {
 	fp, id   string
-	seq      int // lifecycle events written so far
+	seq      int           // lifecycle events written so far
 	wider    bool          // a township or district-wide incident: inhibits the merchant incidents it contains
 	inhibits bool          // a merchant incident: may be inhibited by a wider one
 	quiet    time.Duration // resolves after LastAt+quiet; 0: only by condition

@@ -64,9 +64,9 @@ type FeedEntry struct {
 // From and To bound detected_at: From ≤ detected_at < To.
 type Filter struct {
 	Rule, Level, Status, Bureau, Industry, Township, Merchant string
-	From, To                                                 time.Time
-	Limit                                                    int    // 0: projections.DefaultLimit; at most projections.MaxLimit
-	Cursor                                                   string // from the previous page's Next
+	From, To                                                  time.Time
+	Limit                                                     int    // 0: projections.DefaultLimit; at most projections.MaxLimit
+	Cursor                                                    string // from the previous page's Next
 }
 
 // Page is a page of incidents, newest detected first (ties by incident id, descending).

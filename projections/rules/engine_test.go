@@ -405,3 +405,23 @@ func TestRestartReplayAdoptsTheLog(t *testing.T) {
 		t.Errorf("%d resolutions after the replay, want 1", resolved)
 	}
 }
+
+// TestOwnEventsReadBackLive: in a running hub the engine reads its own lifecycle events back
+// from the log after it moved on; they must not roll its state back.
+func TestOwnEventsReadBackLive(t *testing.T) {
+	e := New(DefaultConfig(), DefaultRouting())
+	var pending []events.Event
+	for _, x := range gymEvents() {
+		e.Apply(x)
+		for _, o := range pending { // written a little earlier, read back now
+			e.Apply(o)
+		}
+		pending = slices.Clone(e.Outbox())
+		e.Commit(len(pending))
+	}
+	e.Advance(t0.Add(3 * time.Hour))
+	out := e.Outbox()
+	if last := incidentData(t, out[len(out)-1]); last.Count != 40 || last.Level != "III" {
+		t.Errorf("final state %+v", last)
+	}
+}

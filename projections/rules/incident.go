@@ -90,6 +90,7 @@ func (e *Engine) resolve(inc *incident, t time.Time, reason string) {
 	}
 	delete(e.open, inc.fp)
 	delete(e.dirty, inc.fp)
+	e.logged[inc.id] = -1
 	inc.seq++
 	e.write(inc, events.TypeIncidentResolved, t, events.IncidentResolved{
 		IncidentID: inc.id, Rule: inc.data.Rule, Fingerprint: inc.fp, ResolvedAt: t, Reason: reason, Sequence: inc.seq,
@@ -101,6 +102,7 @@ func (e *Engine) resolve(inc *incident, t time.Time, reason string) {
 
 func (e *Engine) emit(inc *incident, typ string, t time.Time) {
 	inc.seq++
+	e.logged[inc.id] = inc.seq
 	inc.data.Sequence = inc.seq
 	inc.lastEmit = t
 	e.write(inc, typ, t, inc.data)
@@ -205,10 +207,13 @@ func (e *Engine) adopt(ev events.Event, data any) {
 	switch d := data.(type) {
 	case *events.IncidentDetected:
 		if seq, ok := e.logged[d.IncidentID]; ok && (seq < 0 || d.Sequence <= seq) {
-			return
+			return // written by this engine (read back live), or older than what it knows
 		}
 		e.logged[d.IncidentID] = d.Sequence
 		inc := e.open[d.Fingerprint]
+		if inc != nil && inc.id != d.IncidentID && episodeOf(inc.id) > episodeOf(d.IncidentID) {
+			return // a later episode is open already
+		}
 		if inc == nil || inc.id != d.IncidentID {
 			if inc != nil { // the log has moved on to another episode
 				delete(e.dirty, inc.fp)

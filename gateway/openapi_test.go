@@ -430,7 +430,7 @@ func newHub(t *testing.T, cfg gateway.Config) *hub {
 	h := &hub{log: lg}
 	incStore := incidentView(t, ctx, lg, logger)
 	srv, err := gateway.New(cfg, gateway.Deps{
-		Incidents: &gateway.IncidentDeps{Store: incStore, Now: func() time.Time { return testNow }},
+		Incidents:  &gateway.IncidentDeps{Store: incStore, Now: func() time.Time { return testNow }},
 		Publisher:  flakyPublisher{Publisher: lg.Publisher(), fail: &h.pubFail},
 		ReadModel:  flakyViews{Store: store, fail: &h.viewFail},
 		Keys:       keys,

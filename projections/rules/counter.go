@@ -86,7 +86,11 @@ func (c *counter) add(e *Engine, cp *complaint) {
 		lvl := r.levelOf(inc.data.Count)
 		urgent := lvl != inc.data.Level
 		inc.data.Level = lvl
-		inc.data.Title = c.title(e, g, inc.data.Count, distinctMerchants(g.hits))
+		merchants := 1
+		if r.GroupBy != ByMerchant {
+			merchants = distinctMerchants(g.hits)
+		}
+		inc.data.Title = c.title(e, g, inc.data.Count, merchants)
 		e.changed(inc, e.now, urgent)
 		return
 	}

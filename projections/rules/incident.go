@@ -16,7 +16,8 @@ type incident struct {
 	seq      int           // lifecycle events written so far
 	wider    bool          // a township or district-wide incident: inhibits the merchant incidents it contains
 	inhibits bool          // a merchant incident: may be inhibited by a wider one
-	quiet    time.Duration // resolves after LastAt+quiet; 0: only by condition
+	quiet    time.Duration // resolves quiet after the condition last held (heldAt, else LastAt); 0: only by condition
+	heldAt   time.Time     // count rules: the last complaint at which the rule's condition held
 	data     events.IncidentDetected
 	lastEmit time.Time
 }
@@ -66,7 +67,11 @@ func (e *Engine) resolveQuiet(t time.Time) {
 	}
 	var ds []due
 	for _, inc := range e.quietOpen { // order fixed by the sort below
-		if at := inc.data.LastAt.Add(inc.quiet); !at.After(t) {
+		held := inc.data.LastAt
+		if !inc.heldAt.IsZero() {
+			held = inc.heldAt
+		}
+		if at := held.Add(inc.quiet); !at.After(t) {
 			ds = append(ds, due{at, inc})
 		}
 	}

@@ -18,7 +18,7 @@ import (
 // from the beginning (its consumer group is reset); its lifecycle events have deterministic ids,
 // so the replay writes nothing new. Run it in one process per hub (role all or projector): it
 // must read every partition. In the distributed mode, start one projector with the rule engine
-// and give the others FANGXIN_RULES=off (TODO: not wired yet; see the report).
+// and give the others --no-rule-engine (Config.NoRuleEngine).
 
 // openIncidents opens the incident view: a bbolt file in the data folder (embedded views) or,
 // in the distributed mode, Elasticsearch indices behind the namespace's prefix.

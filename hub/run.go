@@ -118,11 +118,13 @@ func Run(ctx context.Context, cfg Config, d Deps) error {
 			}
 		}()
 		registerLagGauge(d.Registerer, lg)
-		waitIncidents, err := startIncidents(ctx, cfg, d, lg, incStore)
-		if err != nil {
-			return err
+		if !cfg.NoRuleEngine {
+			waitIncidents, err := startIncidents(ctx, cfg, d, lg, incStore)
+			if err != nil {
+				return err
+			}
+			defer func() { cancel(); waitIncidents() }()
 		}
-		defer func() { cancel(); waitIncidents() }()
 	}
 
 	ready := func(ctx context.Context) error {

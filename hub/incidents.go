@@ -71,6 +71,13 @@ func startIncidents(ctx context.Context, cfg Config, d Deps, lg logBackend, stor
 	if err != nil {
 		return nil, err
 	}
+	if f, ok := store.(incidents.Fresh); ok && f.Fresh() {
+		// A new incident view (first start, or `fangxin rebuild` moved the views aside): fold
+		// the log from its start.
+		if err := lg.ResetGroup(ctx, incidents.Handler); err != nil && !errors.Is(err, kafkalog.ErrGroupActive) {
+			return nil, fmt.Errorf("incidents: fold the log from the start: %w", err)
+		}
+	}
 	isub, err := lg.Subscriber(incidents.Handler)
 	if err != nil {
 		return nil, err

@@ -64,6 +64,8 @@ type Deps struct {
 	Registerer prometheus.Registerer
 	Gatherer   prometheus.Gatherer
 	Ready      func(context.Context) error
+	// Incidents, when set, serves /v1/incidents and /v1/silences (gateway/incidents.go).
+	Incidents *IncidentDeps
 }
 
 // Server serves the HTTP API. It is safe for concurrent use.
@@ -76,6 +78,7 @@ type Server struct {
 	ready   func(context.Context) error
 	mux     *http.ServeMux
 	metrics *metrics
+	inc     IncidentDeps
 }
 
 type metrics struct {
@@ -134,6 +137,9 @@ func New(cfg Config, d Deps) (*Server, error) {
 	s.route("GET /readyz", s.getReady)
 	if d.Gatherer != nil {
 		s.mux.Handle("GET /metrics", promhttp.HandlerFor(d.Gatherer, promhttp.HandlerOpts{}))
+	}
+	if d.Incidents != nil {
+		s.registerIncidents(*d.Incidents)
 	}
 	s.route("GET /{$}", s.getConsole)
 	s.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {

@@ -64,6 +64,8 @@ type Deps struct {
 	Registerer prometheus.Registerer
 	Gatherer   prometheus.Gatherer
 	Ready      func(context.Context) error
+	// Webhooks, when set, serves /v1/subscriptions and /v1/deliveries.
+	Webhooks Webhooks
 }
 
 // Server serves the HTTP API. It is safe for concurrent use.
@@ -76,6 +78,8 @@ type Server struct {
 	ready   func(context.Context) error
 	mux     *http.ServeMux
 	metrics *metrics
+	// webhooks is nil when the hub runs without webhook delivery.
+	webhooks Webhooks
 }
 
 type metrics struct {
@@ -130,6 +134,10 @@ func New(cfg Config, d Deps) (*Server, error) {
 	s.route("GET /v1/bureaus", s.getBureaus)
 	s.route("GET /v1/schemas/{type}", s.getSchema)
 	s.route("GET /openapi.json", s.getOpenAPI)
+	if d.Webhooks != nil {
+		s.webhooks = d.Webhooks
+		s.routeWebhooks()
+	}
 	s.route("GET /healthz", func(w http.ResponseWriter, r *http.Request) { writeJSON(w, 200, map[string]string{"status": "ok"}) })
 	s.route("GET /readyz", s.getReady)
 	if d.Gatherer != nil {

@@ -78,6 +78,12 @@ func Run(ctx context.Context, cfg Config, d Deps) error {
 	}
 	defer views.Close()
 
+	hooks, err := openWebhooks(ctx, cfg, d)
+	if err != nil {
+		return err
+	}
+	defer hooks.Close()
+
 	keys := gateway.OpenKeyFile(filepath.Join(cfg.DataDir, "keys.json"))
 	if cfg.Demo {
 		if err := loadDemo(ctx, cfg, lg, keys, d); err != nil {
@@ -88,7 +94,7 @@ func Run(ctx context.Context, cfg Config, d Deps) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	var wg sync.WaitGroup
-	errc := make(chan error, 2)
+	errc := make(chan error, 3)
 
 	var router *message.Router
 	if cfg.Role != RoleGateway {
@@ -108,6 +114,9 @@ func Run(ctx context.Context, cfg Config, d Deps) error {
 			}
 		}()
 		registerLagGauge(d.Registerer, lg)
+		if err := hooks.start(ctx, cfg, d, lg, &wg, errc); err != nil {
+			return err
+		}
 	}
 
 	ready := func(ctx context.Context) error {
@@ -123,10 +132,14 @@ func Run(ctx context.Context, cfg Config, d Deps) error {
 	}
 	var handler http.Handler
 	if cfg.Role != RoleProjector {
+		webhookAPI, err := hooks.service(cfg)
+		if err != nil {
+			return err
+		}
 		srv, err := gateway.New(cfg.Gateway, gateway.Deps{
 			Publisher: lg.Publisher(), ReadModel: views, Keys: keys, Logger: d.Logger,
 			Registerer: d.Registerer, Gatherer: d.Gatherer,
-			Ready: ready,
+			Ready: ready, Webhooks: webhookAPI,
 		})
 		if err != nil {
 			return err
@@ -181,6 +194,9 @@ func Run(ctx context.Context, cfg Config, d Deps) error {
 	cancel()
 	if router != nil {
 		_ = router.Close()
+	}
+	if hooks != nil && hooks.router != nil {
+		_ = hooks.router.Close()
 	}
 	wg.Wait()
 	return runErr

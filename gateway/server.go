@@ -134,9 +134,15 @@ func New(cfg Config, d Deps) (*Server, error) {
 	s.route("GET /v1/bureaus", s.getBureaus)
 	s.route("GET /v1/schemas/{type}", s.getSchema)
 	s.route("GET /openapi.json", s.getOpenAPI)
-	if d.Webhooks != nil {
+	if d.Webhooks != nil { // webhooks.go
 		s.webhooks = d.Webhooks
-		s.routeWebhooks()
+		s.route("POST /v1/subscriptions", s.authenticate(s.postSubscription))
+		s.route("GET /v1/subscriptions", s.authenticate(s.listSubscriptions))
+		s.route("GET /v1/subscriptions/{id}", s.authenticate(s.getSubscription))
+		s.route("DELETE /v1/subscriptions/{id}", s.authenticate(s.deleteSubscription))
+		s.route("POST /v1/subscriptions/{id}/rotate-secret", s.authenticate(s.rotateSecret))
+		s.route("GET /v1/deliveries", s.authenticate(s.listDeliveries))
+		s.route("POST /v1/deliveries/{id}/redeliver", s.authenticate(s.redeliver))
 	}
 	s.route("GET /healthz", func(w http.ResponseWriter, r *http.Request) { writeJSON(w, 200, map[string]string{"status": "ok"}) })
 	s.route("GET /readyz", s.getReady)

@@ -34,16 +34,6 @@ type SubscriptionWithSecret struct {
 	Secret string `json:"secret"`
 }
 
-func (s *Server) routeWebhooks() {
-	s.route("POST /v1/subscriptions", s.authenticate(s.postSubscription))
-	s.route("GET /v1/subscriptions", s.authenticate(s.listSubscriptions))
-	s.route("GET /v1/subscriptions/{id}", s.authenticate(s.getSubscription))
-	s.route("DELETE /v1/subscriptions/{id}", s.authenticate(s.deleteSubscription))
-	s.route("POST /v1/subscriptions/{id}/rotate-secret", s.authenticate(s.rotateSecret))
-	s.route("GET /v1/deliveries", s.authenticate(s.listDeliveries))
-	s.route("POST /v1/deliveries/{id}/redeliver", s.authenticate(s.redeliver))
-}
-
 // scope is the bureau whose subscriptions the caller manages: its own, or every bureau's for
 // an admin key.
 func scope(ctx context.Context) string {

@@ -92,7 +92,7 @@ func (s Subscription) Matches(ev events.Event) bool {
 	if len(types) == 0 {
 		types = defaultTypes
 	}
-	if !slices.Contains(types, ev.Type) {
+	if !slices.Contains(types, ev.Type) || !slices.Contains(DeliverableTypes, ev.Type) {
 		return false
 	}
 	var d facts

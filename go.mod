@@ -3,6 +3,7 @@ module github.com/lizhou/fangxin
 go 1.26.0
 
 require (
+	github.com/6tail/lunar-go v1.4.7
 	github.com/RoaringBitmap/roaring/v2 v2.14.5 // indirect
 	github.com/ThreeDotsLabs/watermill v1.5.1 // indirect
 	github.com/beorn7/perks v1.0.1 // indirect

@@ -20,6 +20,10 @@ const (
 	TypeCreditDelisted       = "credit.delisted"
 	TypeWarningIssued        = "warning.issued"
 	TypeIncidentDetected     = "incident.detected"
+	TypeIncidentUpdated      = "incident.updated"
+	TypeIncidentResolved     = "incident.resolved"
+	TypeSilenceCreated       = "silence.created"
+	TypeSilenceDeleted       = "silence.deleted"
 )
 
 // Types lists every v1 type in catalogue order.
@@ -28,6 +32,15 @@ var Types = []string{
 	TypeInspectionCompleted, TypeSamplingCompleted, TypePenaltyImposed,
 	TypeCertificationGranted, TypeCertificationRevoked, TypeCreditListed, TypeCreditDelisted,
 	TypeWarningIssued, TypeIncidentDetected,
+	TypeIncidentUpdated, TypeIncidentResolved, TypeSilenceCreated, TypeSilenceDeleted,
+}
+
+// HubTypes are the types only the hub writes (Validate reports them as reserved-type; the hub
+// checks them with ValidateHub): the incident lifecycle, emitted by the rule engine with source
+// HubSource, and silences, written by the gateway on POST/DELETE /v1/silences with the
+// officer's bureau as source.
+var HubTypes = []string{
+	TypeIncidentDetected, TypeIncidentUpdated, TypeIncidentResolved, TypeSilenceCreated, TypeSilenceDeleted,
 }
 
 // Payload types. Field names are the wire names; optional fields are pointers or omitempty.
@@ -130,6 +143,10 @@ type WarningIssued struct {
 	Township string    `json:"township,omitempty"`
 }
 
+// IncidentDetected is the data of incident.detected and incident.updated: the incident's whole
+// current state. incident_id stays the same through the lifecycle; fingerprint identifies what
+// it is about (rule and grouping labels) across incidents. The event id is
+// "{incident_id}.{sequence}", so the same transition written twice is one event.
 type IncidentDetected struct {
 	IncidentID        string    `json:"incident_id"`
 	Rule              string    `json:"rule"`
@@ -138,7 +155,73 @@ type IncidentDetected struct {
 	Window            string    `json:"window"`
 	FirstAt           time.Time `json:"first_at"`
 	LastAt            time.Time `json:"last_at"`
-	ResponsibleBureau []string  `json:"responsible_bureaus"`
+	ResponsibleBureau []string  `json:"responsible_bureaus"` // lead unit first
+
+	Level       string     `json:"level,omitempty"` // "I" (特别重大, most severe) … "IV" (一般)
+	Title       string     `json:"title,omitempty"` // Chinese, one line
+	Fingerprint string     `json:"fingerprint,omitempty"`
+	Merchant    string     `json:"merchant,omitempty"` // USCC
+	Industry    string     `json:"industry,omitempty"`
+	Township    string     `json:"township,omitempty"`
+	Category    string     `json:"category,omitempty"`
+	InhibitedBy string     `json:"inhibited_by,omitempty"` // incident_id of the containing incident: not routed
+	SilencedBy  string     `json:"silenced_by,omitempty"`  // silence_id of a matching silence: not routed
+	Group       string     `json:"group,omitempty"`        // routing group: merchant:{uscc} or industry:{code}@{township}
+	ComplaintID string     `json:"complaint_id,omitempty"` // overdue alerts (限时办结)
+	Deadline    *time.Time `json:"deadline,omitempty"`
+	CertID      string     `json:"cert_id,omitempty"` // certification reviews
+	Scheme      string     `json:"scheme,omitempty"`
+	Sequence    int        `json:"sequence,omitempty"` // 1 for detected, then +1 per lifecycle event
+}
+
+// Routed reports whether the incident is sent to its responsible bureaus: neither inhibited by
+// a wider incident nor silenced.
+func (d IncidentDetected) Routed() bool { return d.InhibitedBy == "" && d.SilencedBy == "" }
+
+// IncidentUpdated is the data of incident.updated: the same fields as incident.detected.
+type IncidentUpdated = IncidentDetected
+
+// Reasons an incident resolves (incident.resolved data.reason).
+const (
+	ResolvedQuietPeriod      = "quiet_period"      // no new matching events during the quiet period
+	ResolvedConditionCleared = "condition_cleared" // e.g. the merchant was delisted or lost the certification
+	ResolvedComplaintClosed  = "complaint_closed"  // the overdue complaint was closed
+)
+
+type IncidentResolved struct {
+	IncidentID  string    `json:"incident_id"`
+	Rule        string    `json:"rule"`
+	Fingerprint string    `json:"fingerprint"`
+	ResolvedAt  time.Time `json:"resolved_at"`
+	Reason      string    `json:"reason"`
+	Sequence    int       `json:"sequence,omitempty"`
+}
+
+// SilenceMatchers select incidents by equality on each field set; at least one is set.
+type SilenceMatchers struct {
+	Rule     string `json:"rule,omitempty"`
+	Merchant string `json:"merchant,omitempty"`
+	Industry string `json:"industry,omitempty"`
+	Township string `json:"township,omitempty"`
+	Category string `json:"category,omitempty"`
+}
+
+// SilenceCreated: matching incidents between starts_at and ends_at are recorded with
+// silenced_by set and not routed.
+type SilenceCreated struct {
+	SilenceID string          `json:"silence_id"`
+	Matchers  SilenceMatchers `json:"matchers"`
+	Reason    string          `json:"reason"`
+	StartsAt  time.Time       `json:"starts_at"`
+	EndsAt    time.Time       `json:"ends_at"`
+	CreatedBy string          `json:"created_by"`
+}
+
+// SilenceDeleted ends a silence early. A silence past ends_at needs no event.
+type SilenceDeleted struct {
+	SilenceID string    `json:"silence_id"`
+	DeletedAt time.Time `json:"deleted_at"`
+	DeletedBy string    `json:"deleted_by"`
 }
 
 // DecodeData decodes ev.Data into the payload struct of ev.Type (a pointer), or returns
@@ -170,8 +253,14 @@ func DecodeData(ev Event) (any, error) {
 		v = new(CreditDelisted)
 	case TypeWarningIssued:
 		v = new(WarningIssued)
-	case TypeIncidentDetected:
+	case TypeIncidentDetected, TypeIncidentUpdated:
 		v = new(IncidentDetected)
+	case TypeIncidentResolved:
+		v = new(IncidentResolved)
+	case TypeSilenceCreated:
+		v = new(SilenceCreated)
+	case TypeSilenceDeleted:
+		v = new(SilenceDeleted)
 	default:
 		return nil, nil
 	}

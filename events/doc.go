@@ -14,8 +14,12 @@
 //   - source "/bureaus/{code}" with a code of the bureau registry (Bureaus, LookupBureau; data
 //     in data/bureaus.json: the 29 units of the plan's 附件2 and the hotlines hotline-12345,
 //     hotline-12315, hotline-12331); it must be the sending bureau's own;
-//   - type, one of Types; incident.detected (群体性、突发性消费事件) is emitted by the hub alone,
-//     with source HubSource;
+//   - type, one of Types; the HubTypes are written by the hub alone: the incident lifecycle
+//     (incident.detected 群体性、突发性消费事件, incident.updated, incident.resolved) with source
+//     HubSource, and silences (silence.created, silence.deleted) with the officer's bureau as
+//     source, written by the gateway on /v1/silences. incident.detected gained optional fields
+//     (level, title, fingerprint…) before the hub ever emitted one, so no v1 reader saw the
+//     older shape;
 //   - subject, the merchant's unified social credit code (统一社会信用代码, GB 32100-2015, check
 //     character verified). A complaint.received with no known code omits it and carries
 //     data.merchant_name and data.address instead;

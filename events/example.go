@@ -34,8 +34,9 @@ func exampleTime(day, hour int) time.Time {
 
 // Example returns a valid event of a catalogue type, as a connector of the bureau that usually
 // sends it would: fictitious merchants (DemoUSCC), real townships and industry classes. Each call
-// returns a fresh value. For incident.detected the event is the hub's own (source HubSource) and
-// passes ValidateHub, not Validate. For a type outside the catalogue it returns the zero Event.
+// returns a fresh value. For the HubTypes the event is the hub's own (source HubSource, or the
+// officer's bureau for a silence) and passes ValidateHub, not Validate. For a type outside the
+// catalogue it returns the zero Event.
 func Example(typ string) Event {
 	gym := DemoUSCC(2) // a fitness club that closed overnight: the plan's typical burst
 	f := func(v float64) *float64 { return &v }
@@ -120,7 +121,36 @@ func Example(typ string) Event {
 			IncidentID: "INC-20181224-001", Rule: "complaint-burst", Scope: "merchant:" + gym,
 			Count: 37, Window: "PT2H", FirstAt: exampleTime(24, 9), LastAt: exampleTime(24, 11),
 			ResponsibleBureau: []string{"amr", "commerce"},
+			Level:             "III", Title: "示例健身会所预付卡集中投诉（2小时内37件）",
+			Fingerprint: "5f0c3a9e1b7d2468", Merchant: gym, Industry: "R8930", Township: "嘉陵街道",
+			Category: "预付卡", Group: "merchant:" + gym, Sequence: 1,
 		}
+	case TypeIncidentUpdated:
+		ev.Source, ev.Time = HubSource, exampleTime(24, 13)
+		data = IncidentDetected{
+			IncidentID: "INC-20181224-001", Rule: "complaint-burst", Scope: "merchant:" + gym,
+			Count: 52, Window: "PT2H", FirstAt: exampleTime(24, 9), LastAt: exampleTime(24, 13),
+			ResponsibleBureau: []string{"amr", "commerce"},
+			Level:             "II", Title: "示例健身会所预付卡集中投诉（2小时内52件）",
+			Fingerprint: "5f0c3a9e1b7d2468", Merchant: gym, Industry: "R8930", Township: "嘉陵街道",
+			Category: "预付卡", Group: "merchant:" + gym, Sequence: 2,
+		}
+	case TypeIncidentResolved:
+		ev.Source, ev.Time = HubSource, exampleTime(26, 13)
+		data = IncidentResolved{
+			IncidentID: "INC-20181224-001", Rule: "complaint-burst", Fingerprint: "5f0c3a9e1b7d2468",
+			ResolvedAt: exampleTime(26, 13), Reason: ResolvedQuietPeriod, Sequence: 3,
+		}
+	case TypeSilenceCreated:
+		ev.Source, ev.Subject, ev.Time = SourceOf("amr"), "", exampleTime(24, 14)
+		data = SilenceCreated{
+			SilenceID: "SIL-20181224-001", Matchers: SilenceMatchers{Rule: "complaint-burst", Merchant: gym},
+			Reason:   "已成立工作专班处置该健身会所闭店事件，暂停重复告警。",
+			StartsAt: exampleTime(24, 14), EndsAt: exampleTime(27, 14), CreatedBy: "amr",
+		}
+	case TypeSilenceDeleted:
+		ev.Source, ev.Subject, ev.Time = SourceOf("amr"), "", exampleTime(25, 9)
+		data = SilenceDeleted{SilenceID: "SIL-20181224-001", DeletedAt: exampleTime(25, 9), DeletedBy: "amr"}
 	default:
 		return Event{}
 	}

@@ -51,7 +51,25 @@ var catalogueTable = map[string]struct {
 		enums:    map[string][]string{"list": {"abnormal_operation", "serious_violation"}},
 	},
 	TypeWarningIssued:    {required: []string{"title", "body", "issued_at"}, optional: []string{"industry", "township"}},
-	TypeIncidentDetected: {required: []string{"incident_id", "rule", "scope", "count", "window", "first_at", "last_at", "responsible_bureaus"}},
+	TypeIncidentDetected: incidentTable,
+	TypeIncidentUpdated:  incidentTable,
+	TypeIncidentResolved: {
+		required: []string{"incident_id", "rule", "fingerprint", "resolved_at", "reason"},
+		optional: []string{"sequence"},
+		enums:    map[string][]string{"reason": {"quiet_period", "condition_cleared", "complaint_closed"}},
+	},
+	TypeSilenceCreated: {required: []string{"silence_id", "matchers", "reason", "starts_at", "ends_at", "created_by"}},
+	TypeSilenceDeleted: {required: []string{"silence_id", "deleted_at", "deleted_by"}},
+}
+
+var incidentTable = struct {
+	required, optional []string
+	enums              map[string][]string
+}{
+	required: []string{"incident_id", "rule", "scope", "count", "window", "first_at", "last_at", "responsible_bureaus"},
+	optional: []string{"level", "title", "fingerprint", "merchant", "industry", "township", "category",
+		"inhibited_by", "silenced_by", "group", "complaint_id", "deadline", "cert_id", "scheme", "sequence"},
+	enums: map[string][]string{"level": {"I", "II", "III", "IV"}},
 }
 
 type schemaDoc struct {

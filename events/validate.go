@@ -40,8 +40,9 @@ func Validate(ev Event, callerBureau string) []Problem {
 }
 
 // ValidateHub checks an event the hub emits itself: source must be HubSource, any catalogue type
-// is allowed (incident.detected included), and an incident may omit the subject (its data.scope
-// says what it is about). Every other check is Validate's.
+// is allowed (HubTypes included), and an incident or a silence may omit the subject (its data
+// says what it is about). A silence (silence.created, silence.deleted) may instead have the
+// source of the officer's registered bureau. Every other check is Validate's.
 func ValidateHub(ev Event) []Problem { return validate(ev, "", true) }
 
 func validate(ev Event, caller string, hub bool) []Problem {
@@ -84,6 +85,10 @@ func validate(ev Event, caller string, hub bool) []Problem {
 		add(problem("type", RuleReservedType,
 			"事件类型 incident.detected（群体性、突发性消费事件）由平台根据规则自动生成，各单位不能发送",
 			"incident.detected is emitted by the hub itself; bureaus may not send it"))
+	case slices.Contains(HubTypes, ev.Type) && !hub:
+		add(problem("type", RuleReservedType,
+			"事件类型"+quoteZH(ev.Type)+"由平台自动生成（静默规则请通过 /v1/silences 设置），各单位不能直接发送",
+			ev.Type+" is written by the hub itself (silences through /v1/silences); bureaus may not send it"))
 	}
 
 	switch {
@@ -91,7 +96,7 @@ func validate(ev Event, caller string, hub bool) []Problem {
 		if p, bad := usccProblem(ev.Subject); bad {
 			add(p)
 		}
-	case ev.Type == TypeIncidentDetected || ev.Type == TypeWarningIssued:
+	case slices.Contains(HubTypes, ev.Type) || ev.Type == TypeWarningIssued:
 		// An incident or a consumer warning (消费警示) may concern a township, an industry or the
 		// whole district rather than one merchant.
 	case ev.Type == TypeComplaintReceived && hasUnlinkedMerchant(ev.Data):
@@ -140,6 +145,9 @@ func sourceProblems(ev Event, caller string, hub bool) []Problem {
 			"source is missing; it must be /bureaus/{code}, e.g. /bureaus/amr")}
 	}
 	if hub {
+		if ev.Source != HubSource && (ev.Type == TypeSilenceCreated || ev.Type == TypeSilenceDeleted) {
+			return sourceProblems(ev, "", false)
+		}
 		if ev.Source != HubSource {
 			return []Problem{problem("source", RuleFormat,
 				"平台自身产生的事件，来源 source 应为 "+HubSource,
@@ -176,7 +184,7 @@ func bureauLabelZH(code string) string {
 
 // bureauTypes lists the types a bureau may send.
 func bureauTypes() []string {
-	return slices.DeleteFunc(slices.Clone(Types), func(t string) bool { return t == TypeIncidentDetected })
+	return slices.DeleteFunc(slices.Clone(Types), func(t string) bool { return slices.Contains(HubTypes, t) })
 }
 
 func usccProblem(code string) (Problem, bool) {
@@ -274,9 +282,11 @@ func ValidateData(typ string, data json.RawMessage) []Problem {
 				ps = append(ps, p)
 			}
 		}
-		if s, ok := obj["to_bureau"].(string); ok && !bad["data/to_bureau"] {
-			if p, isBad := bureauProblem("data/to_bureau", s); isBad {
-				ps = append(ps, p)
+		for _, f := range []string{"to_bureau", "created_by", "deleted_by"} {
+			if s, ok := obj[f].(string); ok && !bad["data/"+f] {
+				if p, isBad := bureauProblem("data/"+f, s); isBad {
+					ps = append(ps, p)
+				}
 			}
 		}
 		if arr, ok := obj["responsible_bureaus"].([]any); ok {

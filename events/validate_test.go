@@ -74,12 +74,15 @@ func TestExamplesAreValid(t *testing.T) {
 		if _, err := DecodeData(ev); err != nil {
 			t.Errorf("Example(%s): DecodeData: %v", typ, err)
 		}
-		if typ == TypeIncidentDetected {
+		if slices.Contains(HubTypes, typ) {
 			if ps := ValidateHub(ev); ps != nil {
 				t.Errorf("ValidateHub(Example(%s)) = %v", typ, ps)
 			}
 			got := pairs(Validate(ev, ""))
 			want := []fr{{"source", RuleFormat}, {"type", RuleReservedType}}
+			if ev.Source != HubSource { // a silence, with the officer's bureau as source
+				want = want[1:]
+			}
 			if !slices.Equal(got, want) {
 				t.Errorf("Validate(Example(%s)) = %v, want %v", typ, got, want)
 			}
@@ -256,6 +259,21 @@ func TestValidateRules(t *testing.T) {
 			[]fr{{"data/responsible_bureaus", RuleUniqueItems}}},
 		{"incident window", withData(hubIncident, func(m map[string]any) { m["window"] = "2h" }), "", true, []fr{{"data/window", RuleFormat}}},
 		{"incident count", withData(hubIncident, func(m map[string]any) { m["count"] = 0 }), "", true, []fr{{"data/count", RuleMinimum}}},
+		{"incident level", withData(hubIncident, func(m map[string]any) { m["level"] = "V" }), "", true, []fr{{"data/level", RuleEnum}}},
+		{"incident township", withData(hubIncident, func(m map[string]any) { m["township"] = "朝阳区" }), "", true, []fr{{"data/township", RuleTownship}}},
+		{"incident update from a bureau", event(TypeIncidentUpdated, func(e *Event) { e.Source = "/bureaus/amr" }), "amr", false,
+			[]fr{{"type", RuleReservedType}}},
+		{"hub resolution", event(TypeIncidentResolved, nil), "", true, nil},
+		{"resolution reason", withData(TypeIncidentResolved, func(m map[string]any) { m["reason"] = "bored" }), "", true, []fr{{"data/reason", RuleEnum}}},
+		{"silence by an officer", event(TypeSilenceCreated, nil), "", true, nil},
+		{"silence by the hub", event(TypeSilenceCreated, func(e *Event) { e.Source = HubSource }), "", true, nil},
+		{"silence sent to /v1/events", event(TypeSilenceCreated, nil), "amr", false, []fr{{"type", RuleReservedType}}},
+		{"silence by an unknown bureau", event(TypeSilenceDeleted, func(e *Event) { e.Source = "/bureaus/nobody" }), "", true,
+			[]fr{{"source", RuleUnknownBureau}}},
+		{"silence created_by unknown", withData(TypeSilenceCreated, func(m map[string]any) { m["created_by"] = "nobody" }), "", true,
+			[]fr{{"data/created_by", RuleBureau}}},
+		{"silence without matchers", withData(TypeSilenceCreated, func(m map[string]any) { m["matchers"] = map[string]any{} }), "", true,
+			[]fr{{"data/matchers", RuleSchema}}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			var ps []Problem

@@ -48,6 +48,8 @@ func TestFilterMatches(t *testing.T) {
 		{"routed to me: lead", "amr", Filter{RoutedToMe: true}, detected, true},
 		{"routed to me: responsible", "commerce", Filter{RoutedToMe: true}, detected, true},
 		{"routed to me: not named", "health", Filter{RoutedToMe: true}, detected, false},
+		{"inhibited is routed to no one", "amr", Filter{}, incident(TypeIncidentUpdated, map[string]any{"rule": "merchant-burst", "inhibited_by": "INC-0"}), false},
+		{"silenced is routed to no one", "amr", Filter{}, incident(TypeIncidentDetected, map[string]any{"rule": "merchant-burst", "silenced_by": "sil-1"}), false},
 		{"resolved lacks level: not excluded", "amr", Filter{Levels: []string{"I"}}, resolved, true},
 		{"resolved of another rule", "amr", Filter{Rules: []string{"x"}}, resolved, false},
 		{"warning township", "amr", Filter{Types: []string{events.TypeWarningIssued}, Townships: []string{"510802100"}}, warning, false},

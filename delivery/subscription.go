@@ -80,9 +80,12 @@ type facts struct {
 	Industry    string   `json:"industry"`
 	Township    string   `json:"township"`
 	Responsible []string `json:"responsible_bureaus"`
+	InhibitedBy string   `json:"inhibited_by"`
+	SilencedBy  string   `json:"silenced_by"`
 }
 
-// Matches reports whether the subscription wants ev. A disabled subscription wants nothing.
+// Matches reports whether the subscription wants ev. A disabled subscription wants nothing, and
+// an incident inhibited by a wider one or silenced is routed to no one (as in Alertmanager).
 func (s Subscription) Matches(ev events.Event) bool {
 	if s.Disabled {
 		return false
@@ -99,6 +102,9 @@ func (s Subscription) Matches(ev events.Event) bool {
 	_ = json.Unmarshal(ev.Data, &d) // a payload that does not decode has no facts
 	if d.Township != "" {
 		d.Township, _ = events.NormalizeTownship(d.Township)
+	}
+	if d.InhibitedBy != "" || d.SilencedBy != "" {
+		return false
 	}
 	if len(f.Rules) > 0 && d.Rule != "" && !slices.Contains(f.Rules, d.Rule) {
 		return false

@@ -133,6 +133,8 @@ func New(cfg Config, d Deps) (*Server, error) {
 	s.route("GET /v1/unlinked", s.authenticate(s.getUnlinked))
 	s.route("GET /v1/bureaus", s.getBureaus)
 	s.route("GET /v1/schemas/{type}", s.getSchema)
+	s.route("GET /v1/warnings/cap.xml", s.getWarningsFeed) // warnings.go
+	s.route("GET /v1/warnings/{file}", s.getWarningCAP)    // {id}.cap.xml
 	s.route("GET /openapi.json", s.getOpenAPI)
 	if d.Webhooks != nil { // webhooks.go
 		s.webhooks = d.Webhooks

@@ -71,8 +71,8 @@ func NewFeed(self string, items []FeedItem) (Feed, error) {
 		}
 		f.Entries = append(f.Entries, Entry{
 			ID: "urn:fangxin:cap:" + a.Identifier, Title: a.Info.Headline, Updated: a.Sent,
-			Author: Person{Name: a.Info.SenderName},
-			Link:   Link{Rel: "alternate", Type: MediaType, Href: it.URL},
+			Author:  Person{Name: a.Info.SenderName},
+			Link:    Link{Rel: "alternate", Type: MediaType, Href: it.URL},
 			Content: Content{Type: MediaType, Alert: a},
 		})
 	}

@@ -10,6 +10,7 @@ import (
 
 	"github.com/lizhou/fangxin/delivery"
 	"github.com/lizhou/fangxin/delivery/boltstore"
+	"github.com/lizhou/fangxin/delivery/esstore"
 	"github.com/lizhou/fangxin/gateway"
 )
 
@@ -25,10 +26,19 @@ type webhooks struct {
 	router    *message.Router
 }
 
-func openWebhooks(_ context.Context, cfg Config, _ Deps) (*webhooks, error) {
-	if cfg.Views.Embedded == nil {
-		// The Elasticsearch store is not built yet: the distributed hub runs without webhooks.
-		return nil, nil
+func openWebhooks(ctx context.Context, cfg Config, _ Deps) (*webhooks, error) {
+	if es := cfg.Views.Elasticsearch; es != nil {
+		ns, err := namespaceOf(ctx)
+		if err != nil {
+			return nil, err
+		}
+		sctx, cancel := context.WithTimeout(ctx, startTimeout)
+		defer cancel()
+		st, err := esstore.Open(sctx, esstore.Config{URLs: es.URLs, IndexPrefix: ns.IndexPrefix()})
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", settingES, err)
+		}
+		return &webhooks{store: st}, nil
 	}
 	st, err := boltstore.Open(filepath.Join(cfg.DataDir, "webhooks.db"))
 	if err != nil {

@@ -66,6 +66,8 @@ type Deps struct {
 	Ready      func(context.Context) error
 	// Webhooks, when set, serves /v1/subscriptions and /v1/deliveries.
 	Webhooks Webhooks
+	// Incidents, when set, serves /v1/incidents and /v1/silences (gateway/incidents.go).
+	Incidents *IncidentDeps
 }
 
 // Server serves the HTTP API. It is safe for concurrent use.
@@ -80,6 +82,7 @@ type Server struct {
 	metrics *metrics
 	// webhooks is nil when the hub runs without webhook delivery.
 	webhooks Webhooks
+	inc      IncidentDeps
 }
 
 type metrics struct {
@@ -150,6 +153,9 @@ func New(cfg Config, d Deps) (*Server, error) {
 	s.route("GET /readyz", s.getReady)
 	if d.Gatherer != nil {
 		s.mux.Handle("GET /metrics", promhttp.HandlerFor(d.Gatherer, promhttp.HandlerOpts{}))
+	}
+	if d.Incidents != nil {
+		s.registerIncidents(*d.Incidents)
 	}
 	s.route("GET /{$}", s.getConsole)
 	s.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {

@@ -36,6 +36,8 @@ type Config struct {
 	Webhooks delivery.Config
 	// Demo loads the reproducible demo dataset into an empty hub and prints one key per bureau.
 	Demo bool
+	// RulesFile replaces the embedded incident rules (projections/rules/data/rules.yaml).
+	RulesFile string
 }
 
 // LogConfig selects the log backend.

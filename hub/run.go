@@ -23,6 +23,7 @@ import (
 	"github.com/lizhou/fangxin/events"
 	"github.com/lizhou/fangxin/gateway"
 	"github.com/lizhou/fangxin/projections"
+	"github.com/lizhou/fangxin/projections/rules"
 )
 
 // Deps are the process-wide things Run is given rather than creating: nothing global.
@@ -34,6 +35,9 @@ type Deps struct {
 	Stdout io.Writer
 	// Started, when set, is called with the bound address once the gateway listens.
 	Started func(addr string)
+	// Clock drives the rule engine's timers and the gateway's silences (default the wall
+	// clock; tests give a rules.FileClock through FANGXIN_CLOCK_FILE).
+	Clock rules.Clock
 }
 
 // logBackend is what the hub needs of a log beyond watermill's seam.
@@ -83,6 +87,11 @@ func Run(ctx context.Context, cfg Config, d Deps) error {
 		return err
 	}
 	defer hooks.Close()
+	incStore, err := openIncidents(ctx, cfg, d)
+	if err != nil {
+		return err
+	}
+	defer incStore.Close()
 
 	keys := gateway.OpenKeyFile(filepath.Join(cfg.DataDir, "keys.json"))
 	if cfg.Demo {
@@ -117,6 +126,11 @@ func Run(ctx context.Context, cfg Config, d Deps) error {
 		if err := hooks.start(ctx, cfg, d, lg, &wg, errc); err != nil {
 			return err
 		}
+		waitIncidents, err := startIncidents(ctx, cfg, d, lg, incStore)
+		if err != nil {
+			return err
+		}
+		defer func() { cancel(); waitIncidents() }()
 	}
 
 	ready := func(ctx context.Context) error {
@@ -139,7 +153,9 @@ func Run(ctx context.Context, cfg Config, d Deps) error {
 		srv, err := gateway.New(cfg.Gateway, gateway.Deps{
 			Publisher: lg.Publisher(), ReadModel: views, Keys: keys, Logger: d.Logger,
 			Registerer: d.Registerer, Gatherer: d.Gatherer,
-			Ready: ready, Webhooks: webhookAPI,
+			Ready:     ready,
+			Incidents: incidentDeps(incStore, d),
+			Webhooks:  webhookAPI,
 		})
 		if err != nil {
 			return err

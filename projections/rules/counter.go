@@ -96,7 +96,8 @@ func (c *counter) add(e *Engine, cp *complaint) {
 // evaluate checks the condition of g at t: starts the pending period, or fires once it has run.
 func (c *counter) evaluate(e *Engine, g *group, t time.Time) {
 	n, merchants, first := c.window(g, t)
-	if !c.holds(g, t, n, merchants) {
+	_, open := e.open[fingerprint(c.rule.Name, g.key)] // e.g. adopted from the log during a replay
+	if open || !c.holds(g, t, n, merchants) {
 		g.pendingSince = time.Time{}
 		delete(c.pending, g.key)
 		return

@@ -44,6 +44,7 @@ type Engine struct {
 	deadlines  deadlineHeap
 
 	open     map[string]*incident // open incidents by fingerprint
+	logged   map[string]int       // highest sequence of each incident read back from the log; -1: resolved
 	episodes map[string]int       // incidents raised so far per fingerprint
 	dirty    map[string]*incident // open incidents with changes not yet written (group_interval)
 	silences map[string]*silence
@@ -86,7 +87,7 @@ func New(cfg Config, routing Routing) *Engine {
 	e := &Engine{
 		cfg: cfg, routing: routing,
 		merchants: map[string]*merchant{}, complaints: map[string]*complaint{},
-		open: map[string]*incident{}, episodes: map[string]int{}, dirty: map[string]*incident{},
+		open: map[string]*incident{}, logged: map[string]int{}, episodes: map[string]int{}, dirty: map[string]*incident{},
 		silences: map[string]*silence{},
 	}
 	for _, r := range cfg.CountRules {
@@ -106,16 +107,21 @@ func (e *Engine) Outbox() []events.Event { return e.out }
 func (e *Engine) Commit(n int) { e.out = append(e.out[:0], e.out[n:]...) }
 
 // Apply folds one event of the log. It first advances the engine to the event's time, so timers
-// due before the event fire before it counts. The hub's own incident events are ignored (the
-// engine's state is derived from the inputs alone); events that do not decode are ignored (the
-// views' projector sends them to the poison queue).
+// due before the event fire before it counts. Events that do not decode are ignored (the views'
+// projector sends them to the poison queue).
+//
+// The engine's own lifecycle events, read back from the log, are authoritative for the
+// incidents they describe (adopt): after a restart the replay rebuilds the windows from the
+// inputs, while which incidents are open, their state and their sequence numbers come from what
+// was written. Clock ticks happened at points of the stream a replay cannot see; adopting keeps
+// the ids of later lifecycle events from colliding with ids already written.
 func (e *Engine) Apply(ev events.Event) {
-	switch ev.Type {
-	case events.TypeIncidentDetected, events.TypeIncidentUpdated, events.TypeIncidentResolved:
-		return
-	}
 	data, err := events.DecodeData(ev)
 	if err != nil || data == nil {
+		return
+	}
+	if ev.Source == events.HubSource {
+		e.adopt(ev, data)
 		return
 	}
 	e.Advance(ev.Time)

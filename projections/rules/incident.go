@@ -3,6 +3,7 @@ package rules
 import (
 	"slices"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/lizhou/fangxin/events"
@@ -89,6 +90,7 @@ func (e *Engine) resolve(inc *incident, t time.Time, reason string) {
 	}
 	delete(e.open, inc.fp)
 	delete(e.dirty, inc.fp)
+	e.logged[inc.id] = -1
 	inc.seq++
 	e.write(inc, events.TypeIncidentResolved, t, events.IncidentResolved{
 		IncidentID: inc.id, Rule: inc.data.Rule, Fingerprint: inc.fp, ResolvedAt: t, Reason: reason, Sequence: inc.seq,
@@ -100,6 +102,7 @@ func (e *Engine) resolve(inc *incident, t time.Time, reason string) {
 
 func (e *Engine) emit(inc *incident, typ string, t time.Time) {
 	inc.seq++
+	e.logged[inc.id] = inc.seq
 	inc.data.Sequence = inc.seq
 	inc.lastEmit = t
 	e.write(inc, typ, t, inc.data)
@@ -197,4 +200,66 @@ func (e *Engine) rematchSilences(t time.Time) {
 			}
 		}
 	}
+}
+
+// adopt folds a lifecycle event read back from the log (see Apply).
+func (e *Engine) adopt(ev events.Event, data any) {
+	switch d := data.(type) {
+	case *events.IncidentDetected:
+		if seq, ok := e.logged[d.IncidentID]; ok && (seq < 0 || d.Sequence <= seq) {
+			return // written by this engine (read back live), or older than what it knows
+		}
+		e.logged[d.IncidentID] = d.Sequence
+		inc := e.open[d.Fingerprint]
+		if inc != nil && inc.id != d.IncidentID && episodeOf(inc.id) > episodeOf(d.IncidentID) {
+			return // a later episode is open already
+		}
+		if inc == nil || inc.id != d.IncidentID {
+			if inc != nil { // the log has moved on to another episode
+				delete(e.dirty, inc.fp)
+			}
+			inc = e.template(d.Rule)
+			inc.fp, inc.id = d.Fingerprint, d.IncidentID
+			e.open[inc.fp] = inc
+			if n := episodeOf(d.IncidentID); n > e.episodes[inc.fp] {
+				e.episodes[inc.fp] = n
+			}
+		}
+		inc.data = *d
+		if d.Sequence > inc.seq {
+			inc.seq = d.Sequence
+		}
+		if ev.Time.After(inc.lastEmit) {
+			inc.lastEmit = ev.Time
+		}
+	case *events.IncidentResolved:
+		e.logged[d.IncidentID] = -1
+		if n := episodeOf(d.IncidentID); n > e.episodes[d.Fingerprint] {
+			e.episodes[d.Fingerprint] = n
+		}
+		if inc := e.open[d.Fingerprint]; inc != nil && inc.id == d.IncidentID {
+			delete(e.open, inc.fp)
+			delete(e.dirty, inc.fp)
+		}
+	}
+}
+
+// template is an empty open incident of a rule, with the rule's lifecycle settings.
+func (e *Engine) template(rule string) *incident {
+	for _, r := range e.cfg.CountRules {
+		if r.Name == rule {
+			return &incident{quiet: r.Quiet, wider: r.GroupBy != ByMerchant, inhibits: r.GroupBy == ByMerchant}
+		}
+	}
+	if rule == RuleCertificationReview {
+		return &incident{quiet: e.cfg.CertificationReview.Quiet}
+	}
+	return &incident{}
+}
+
+// episodeOf reads the episode number at the end of an incident id (INC-{fp}-{n}).
+func episodeOf(id string) int {
+	i := strings.LastIndexByte(id, '-')
+	n, _ := strconv.Atoi(id[i+1:])
+	return n
 }

@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"encoding/json"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -217,5 +218,96 @@ func TestWebhookTimeline(t *testing.T) {
 	}
 	if code, _ := amr.do("DELETE", "/v1/subscriptions/"+sub.ID, "", nil); code != 404 {
 		t.Fatalf("second DELETE = %d, want 404", code)
+	}
+}
+
+// The prepaid-card gym scenario, seen from the subscribers: the rule engine's incident reaches
+// the lead unit's webhook, signed, detected once and then updated under the same incident id; a
+// subscription for levels I-III hears of it only once it grows to level III; a bureau the
+// incident is not routed to gets nothing.
+func TestIncidentWebhookRoutedToTheLead(t *testing.T) {
+	dir := t.TempDir()
+	keys := map[string]string{}
+	for _, b := range []string{"amr", "hotline-12315", "health"} {
+		keys[b] = fangxin(t, "keys", "create", "--data-dir", dir, "--bureau", b)
+	}
+	t0 := time.Date(2026, 11, 2, 9, 0, 0, 0, shanghai)
+	clock := newClock(t, t0.Add(-time.Hour))
+	h := startHub(t, dir, webhookFlags...)
+	amr, health := client{t, h.URL, keys["amr"]}, client{t, h.URL, keys["health"]}
+	lead, serious, other := newReceiver(t), newReceiver(t), newReceiver(t)
+	sub := amr.subscribe(lead.URL, map[string]any{"routed_to_me": true})
+	amr.subscribe(serious.URL, map[string]any{"routed_to_me": true, "levels": []string{"III", "II", "I"}})
+	health.subscribe(other.URL, map[string]any{"routed_to_me": true})
+
+	gym := uscc(502)
+	mustPush(t, amr, event(events.TypeMerchantRegistered, "amr", "reg-gym", gym, t0.Add(-24*time.Hour), events.MerchantRegistered{
+		Name: "利州区力健健身房", Township: "嘉陵街道", Industry: "R8930", Address: "嘉陵路9号", RegisteredAt: t0.Add(-24 * time.Hour)}))
+	hotline := client{t, h.URL, keys["hotline-12315"]}
+	for b := 0; b < 40; b += 10 {
+		var batch []events.Event
+		for i := b; i < b+10; i++ {
+			at := t0.Add(time.Duration(i) * 3 * time.Minute)
+			id := fmt.Sprintf("12315-20261102-%04d", i)
+			batch = append(batch, event(events.TypeComplaintReceived, "hotline-12315", id, gym, at, events.ComplaintReceived{
+				ComplaintID: id, Channel: "12315", Category: "预付卡", Summary: "健身房闭店，预付卡无法退费", ReceivedAt: at}))
+		}
+		mustPush(t, hotline, batch...)
+		clock.set(t, batch[9].Time)
+	}
+	clock.set(t, t0.Add(3*time.Hour))
+
+	// The lead's receiver gets incident.detected first, then updates up to the 40th complaint.
+	type incidentPayload struct {
+		Type string                  `json:"type"`
+		Data events.IncidentDetected `json:"data"`
+	}
+	var got []incidentPayload
+	for len(got) == 0 || got[len(got)-1].Data.Count < 40 {
+		var r received
+		select {
+		case r = <-lead.arrived:
+		case <-time.After(120 * time.Second):
+			_, incs := amr.do("GET", "/v1/incidents", "", nil)
+			_, dls := amr.do("GET", "/v1/deliveries?subscription="+sub.ID, "", nil)
+			t.Fatalf("no incident webhook within 120 s after %d\nincidents: %.1500s\ndeliveries: %.1500s", len(got), incs, dls)
+		}
+		if err := verify(sub.Secret, r); err != nil {
+			t.Fatalf("incident webhook signature: %v", err)
+		}
+		var p incidentPayload
+		if err := json.Unmarshal(r.Body, &p); err != nil {
+			t.Fatal(err)
+		}
+		got = append(got, p)
+	}
+	detected := 0
+	for _, p := range got {
+		if p.Type == events.TypeIncidentDetected {
+			detected++
+		}
+		if p.Data.IncidentID != got[0].Data.IncidentID || p.Data.Merchant != gym {
+			t.Errorf("webhook of another incident: %+v", p.Data)
+		}
+	}
+	if detected != 1 || got[0].Type != events.TypeIncidentDetected || got[0].Data.ResponsibleBureau[0] != "amr" {
+		t.Errorf("want incident.detected once, first, routed to amr first: %+v", got)
+	}
+	last := got[len(got)-1].Data
+	if last.Level != "III" || last.Rule != "merchant-complaint-burst" {
+		t.Errorf("last update: %+v", last)
+	}
+	// The level filter: level IV (10 complaints) is not wanted; the first webhook is level III.
+	var first incidentPayload
+	if r := serious.next(60 * time.Second); json.Unmarshal(r.Body, &first) != nil || first.Data.Level != "III" || first.Data.Count < 30 {
+		t.Errorf("levels I-III subscription: first webhook %s", r.Body)
+	}
+	if got[0].Data.Level != "IV" {
+		t.Errorf("the incident was detected at level %s, want IV (10 complaints)", got[0].Data.Level)
+	}
+	select {
+	case r := <-other.arrived:
+		t.Errorf("health, not responsible for the gym, received %s", r.Body)
+	default:
 	}
 }

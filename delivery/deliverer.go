@@ -40,6 +40,10 @@ type Deliverer struct {
 	log    *slog.Logger
 	now    func() time.Time
 	wakeCh chan struct{}
+	// fresh carries deliveries this process just enqueued, so a worker claims them by ID at
+	// once instead of waiting for the store's search to see them. Best effort: when it is full
+	// the search path (Claim) finds them.
+	fresh chan string
 
 	attempts *prometheus.CounterVec
 	latency  prometheus.Histogram
@@ -67,6 +71,7 @@ func NewDeliverer(store Store, cfg Config, logger *slog.Logger, reg prometheus.R
 	f := promauto.With(reg)
 	return &Deliverer{
 		store: store, cfg: cfg, client: client, log: logger, now: time.Now, wakeCh: make(chan struct{}, 1),
+		fresh: make(chan string, 1024),
 		attempts: f.NewCounterVec(prometheus.CounterOpts{Namespace: "fangxin", Subsystem: "webhook",
 			Name: "attempts_total", Help: "Webhook delivery attempts by outcome (delivered, retry, failed, gone, throttled)."}, []string{"outcome"}),
 		latency: f.NewHistogram(prometheus.HistogramOpts{Namespace: "fangxin", Subsystem: "webhook",
@@ -128,10 +133,17 @@ func (d *Deliverer) Handle(ctx context.Context, msg *message.Message) error {
 			}
 		}
 		now := d.now().UTC()
-		created, err := d.store.Enqueue(ctx, Delivery{ID: DeliveryID(s.ID, ev.Key()), Subscription: s.ID, Bureau: s.Bureau,
+		id := DeliveryID(s.ID, ev.Key())
+		created, err := d.store.Enqueue(ctx, Delivery{ID: id, Subscription: s.ID, Bureau: s.Bureau,
 			EventKey: ev.Key(), EventType: ev.Type, Payload: body, CreatedAt: now, NextAt: now})
 		if err != nil {
 			return err
+		}
+		if created {
+			select {
+			case d.fresh <- id:
+			default:
+			}
 		}
 		woke = woke || created
 	}
@@ -180,6 +192,12 @@ func (d *Deliverer) work(ctx context.Context) {
 	tick := time.NewTicker(d.cfg.PollInterval)
 	defer tick.Stop()
 	for ctx.Err() == nil {
+		select {
+		case id := <-d.fresh:
+			d.attemptFresh(ctx, id)
+			continue
+		default:
+		}
 		cl, err := d.store.Claim(ctx, d.now().UTC(), 1, d.lease())
 		if err != nil && ctx.Err() == nil {
 			d.log.Warn("webhooks: claiming deliveries", "err", err)
@@ -193,7 +211,20 @@ func (d *Deliverer) work(ctx context.Context) {
 		case <-ctx.Done():
 		case <-d.wakeCh:
 		case <-tick.C:
+		case id := <-d.fresh:
+			d.attemptFresh(ctx, id)
 		}
+	}
+}
+
+// attemptFresh claims a delivery this process just enqueued, by ID, and attempts it.
+func (d *Deliverer) attemptFresh(ctx context.Context, id string) {
+	dl, ok, err := d.store.ClaimID(ctx, id, d.now().UTC(), d.lease())
+	if err != nil && ctx.Err() == nil {
+		d.log.Warn("webhooks: claiming a new delivery", "delivery", id, "err", err)
+	}
+	if ok {
+		d.attempt(ctx, dl)
 	}
 }
 

@@ -52,8 +52,14 @@ type Outbox interface {
 	// Claim returns up to max pending deliveries due at or before now and not claimed (or whose
 	// claim expired), oldest due first, and claims each until now+lease with a fresh
 	// Delivery.Claim token. Concurrent Claims, in this process or another sharing the backend,
-	// never hand out the same delivery while its claim holds.
+	// never hand out the same delivery while its claim holds. It may return fewer than max,
+	// even none, while concurrent claimers race it for the same deliveries: callers poll.
 	Claim(ctx context.Context, now time.Time, max int, lease time.Duration) ([]Delivery, error)
+	// ClaimID claims one delivery by ID as Claim would (pending, due at or before now, not
+	// claimed): ok is false when it is not claimable. It reads the delivery's current state, never
+	// a search index, so a worker can take a delivery it just enqueued without waiting for it to
+	// become searchable.
+	ClaimID(ctx context.Context, id string, now time.Time, lease time.Duration) (d Delivery, ok bool, err error)
 	// Record appends attempt a to the claimed delivery and moves it to state next: Delivered,
 	// Failed, or Pending again at nextAt. It fails with ErrClaimLost when claim is no longer the
 	// delivery's claim (it expired and another worker took it): the caller drops its result.
@@ -139,6 +145,12 @@ func UnmarshalStored(b []byte) (Subscription, error) {
 	s := st.Subscription
 	s.Secret, s.PreviousSecret = st.Secret, st.PreviousSecret
 	return s, nil
+}
+
+// Claimable reports whether d can be claimed at now: pending, due, and not claimed (or its claim
+// expired).
+func (d Delivery) Claimable(now time.Time) bool {
+	return d.State == Pending && !d.NextAt.After(now) && !d.ClaimedUntil.After(now)
 }
 
 // ApplyAttempt is the state change Record makes, shared by the backends: the attempt is

@@ -242,6 +242,20 @@ func (s *Store) Claim(_ context.Context, now time.Time, max int, lease time.Dura
 	return out, err
 }
 
+func (s *Store) ClaimID(_ context.Context, id string, now time.Time, lease time.Duration) (d delivery.Delivery, ok bool, err error) {
+	err = s.db.Update(func(tx *bolt.Tx) error {
+		var found bool
+		if d, found, err = getDelivery(tx, id); err != nil || !found || !d.Claimable(now) {
+			return err
+		}
+		old := d
+		d.Claim, d.ClaimedUntil = newClaim(), now.Add(lease)
+		ok = true
+		return setState(tx, &old, d)
+	})
+	return d, ok, err
+}
+
 func (s *Store) Record(_ context.Context, id, claim string, a delivery.Attempt, next delivery.State, nextAt time.Time) error {
 	return s.db.Update(func(tx *bolt.Tx) error {
 		d, ok, err := getDelivery(tx, id)

@@ -9,8 +9,13 @@
 // if_seq_no/if_primary_term of the version read, so of two replicas claiming the same delivery
 // exactly one wins (the other gets 409 and skips it), and a worker whose claim expired cannot
 // record over its successor. Every write waits for the translog fsync (Elasticsearch's default
-// request durability), so it is durable on return, and refreshes (refresh=true) so the next
-// search, on any replica, sees it: webhook volumes are small (incidents, not events).
+// request durability), so it is durable on return.
+//
+// Visibility: Claim finds candidates by search, which sees writes only after a refresh (the
+// deliveries index refreshes every 200 ms). Enqueue, Claim's own claims and Redeliver wait for
+// that refresh (refresh=wait_for), so Claim sees them; Record does not wait, and a stale
+// candidate is re-read in real time before it is claimed. ClaimID and every read by ID are real
+// time. Subscription writes force a refresh (refresh=true): they are rare.
 package esstore
 
 import (
@@ -62,7 +67,7 @@ func Open(ctx context.Context, cfg Config) (*Store, error) {
 		s.subs:  `{"id":{"type":"keyword"},"bureau":{"type":"keyword"},"created_at":{"type":"date"}}`,
 		s.deliv: `{"id":{"type":"keyword"},"subscription":{"type":"keyword"},"state":{"type":"keyword"},"due":{"type":"date"},"created_at":{"type":"date"}}`,
 	} {
-		body := `{"settings":{"number_of_shards":1,"auto_expand_replicas":"0-1"},"mappings":{"dynamic":false,"properties":` + props + `}}`
+		body := `{"settings":{"number_of_shards":1,"auto_expand_replicas":"0-1","refresh_interval":"200ms"},"mappings":{"dynamic":false,"properties":` + props + `}}`
 		st, resp, err := s.do(ctx, esapi.IndicesCreateRequest{Index: index, Body: strings.NewReader(body)})
 		if err != nil {
 			return nil, fmt.Errorf("webhook store: %w", err)
@@ -119,9 +124,10 @@ func (s *Store) get(ctx context.Context, index, id string) (versioned, error) {
 }
 
 // put writes doc at id; with v, only if the stored version is still v (else errConflict);
-// create, only if no document exists (else errConflict).
-func (s *Store) put(ctx context.Context, index, id string, doc []byte, v *versioned, create bool) error {
-	req := esapi.IndexRequest{Index: index, DocumentID: id, Body: bytes.NewReader(doc), Refresh: "true"}
+// create, only if no document exists (else errConflict). refresh is Elasticsearch's parameter:
+// "true", "wait_for" or "false".
+func (s *Store) put(ctx context.Context, index, id string, doc []byte, v *versioned, create bool, refresh string) error {
+	req := esapi.IndexRequest{Index: index, DocumentID: id, Body: bytes.NewReader(doc), Refresh: refresh}
 	if create {
 		req.OpType = "create"
 	}
@@ -166,7 +172,7 @@ func (s *Store) CreateSubscription(ctx context.Context, sub delivery.Subscriptio
 	if err != nil {
 		return err
 	}
-	if err := s.put(ctx, s.subs, sub.ID, doc, nil, true); errors.Is(err, errConflict) {
+	if err := s.put(ctx, s.subs, sub.ID, doc, nil, true, "true"); errors.Is(err, errConflict) {
 		return delivery.ErrExists
 	} else {
 		return err
@@ -222,7 +228,7 @@ func (s *Store) UpdateSubscription(ctx context.Context, id string, change func(*
 		if err != nil {
 			return delivery.Subscription{}, err
 		}
-		if err := s.put(ctx, s.subs, id, doc, &v, false); !errors.Is(err, errConflict) {
+		if err := s.put(ctx, s.subs, id, doc, &v, false, "true"); !errors.Is(err, errConflict) {
 			return sub, err
 		}
 	}
@@ -270,7 +276,7 @@ func decode(v versioned) (delivery.Delivery, error) {
 
 func (s *Store) Enqueue(ctx context.Context, d delivery.Delivery) (bool, error) {
 	d.State, d.Claim, d.ClaimedUntil = delivery.Pending, "", time.Time{}
-	err := s.put(ctx, s.deliv, d.ID, encode(d), nil, true)
+	err := s.put(ctx, s.deliv, d.ID, encode(d), nil, true, "wait_for")
 	if errors.Is(err, errConflict) {
 		return false, nil
 	}
@@ -297,25 +303,64 @@ func (s *Store) Claim(ctx context.Context, now time.Time, max int, lease time.Du
 	}
 	var out []delivery.Delivery
 	for _, h := range hits {
-		d, err := decode(h)
-		if err != nil {
-			return out, err
+		d, ok, err := s.claim(ctx, h, now, lease, "wait_for")
+		if errors.Is(err, errConflict) {
+			// The search saw an older version (recorded since, not yet refreshed): decide on
+			// the current one.
+			var v versioned
+			if v, err = s.get(ctx, s.deliv, idOf(h)); err == nil && v.Found {
+				d, ok, err = s.claim(ctx, v, now, lease, "wait_for")
+			}
 		}
-		d.Claim, d.ClaimedUntil = newClaim(), now.Add(lease)
-		switch err := s.put(ctx, s.deliv, d.ID, encode(d), &h, false); {
+		switch {
 		case errors.Is(err, errConflict):
 			continue // another replica claimed it first
 		case err != nil:
 			return out, err
+		case ok:
+			out = append(out, d)
 		}
-		out = append(out, d)
 	}
 	return out, nil
 }
 
+func idOf(v versioned) string {
+	var x struct {
+		ID string `json:"id"`
+	}
+	_ = json.Unmarshal(v.Source, &x)
+	return x.ID
+}
+
+// claim claims the delivery read as v if it is claimable at now; errConflict when v is no
+// longer the stored version.
+func (s *Store) claim(ctx context.Context, v versioned, now time.Time, lease time.Duration, refresh string) (delivery.Delivery, bool, error) {
+	d, err := decode(v)
+	if err != nil || !d.Claimable(now) {
+		return d, false, err
+	}
+	d.Claim, d.ClaimedUntil = newClaim(), now.Add(lease)
+	if err := s.put(ctx, s.deliv, d.ID, encode(d), &v, false, refresh); err != nil {
+		return d, false, err
+	}
+	return d, true, nil
+}
+
+func (s *Store) ClaimID(ctx context.Context, id string, now time.Time, lease time.Duration) (delivery.Delivery, bool, error) {
+	v, err := s.get(ctx, s.deliv, id)
+	if err != nil || !v.Found {
+		return delivery.Delivery{}, false, err
+	}
+	d, ok, err := s.claim(ctx, v, now, lease, "false")
+	if errors.Is(err, errConflict) {
+		return d, false, nil // another worker took it
+	}
+	return d, ok, err
+}
+
 // change applies fn to the stored delivery under optimistic concurrency, retrying conflicts;
 // fn returns an error to abandon the change.
-func (s *Store) change(ctx context.Context, id string, fn func(*delivery.Delivery) error) (delivery.Delivery, error) {
+func (s *Store) change(ctx context.Context, id, refresh string, fn func(*delivery.Delivery) error) (delivery.Delivery, error) {
 	for {
 		v, err := s.get(ctx, s.deliv, id)
 		if err != nil {
@@ -331,14 +376,14 @@ func (s *Store) change(ctx context.Context, id string, fn func(*delivery.Deliver
 		if err := fn(&d); err != nil {
 			return d, err
 		}
-		if err := s.put(ctx, s.deliv, id, encode(d), &v, false); !errors.Is(err, errConflict) {
+		if err := s.put(ctx, s.deliv, id, encode(d), &v, false, refresh); !errors.Is(err, errConflict) {
 			return d, err
 		}
 	}
 }
 
 func (s *Store) Record(ctx context.Context, id, claim string, a delivery.Attempt, next delivery.State, nextAt time.Time) error {
-	_, err := s.change(ctx, id, func(d *delivery.Delivery) error {
+	_, err := s.change(ctx, id, "false", func(d *delivery.Delivery) error {
 		if d.State != delivery.Pending || d.Claim != claim || claim == "" {
 			return delivery.ErrClaimLost
 		}
@@ -389,7 +434,7 @@ func (s *Store) ListDeliveries(ctx context.Context, subscription string, limit i
 }
 
 func (s *Store) Redeliver(ctx context.Context, id string, now time.Time) (delivery.Delivery, error) {
-	return s.change(ctx, id, func(d *delivery.Delivery) error {
+	return s.change(ctx, id, "wait_for", func(d *delivery.Delivery) error {
 		d.State, d.NextAt, d.Claim, d.ClaimedUntil = delivery.Pending, now, "", time.Time{}
 		return nil
 	})

@@ -24,6 +24,7 @@ func Run(t *testing.T, open Open) {
 	t.Run("ClaimRecordLifecycle", func(t *testing.T) { testLifecycle(t, open) })
 	t.Run("ConcurrentClaimsAreExclusive", func(t *testing.T) { testExclusive(t, open) })
 	t.Run("ExpiredClaimIsTakenOver", func(t *testing.T) { testExpired(t, open) })
+	t.Run("ClaimID", func(t *testing.T) { testClaimID(t, open) })
 	t.Run("ListAndRedeliver", func(t *testing.T) { testListRedeliver(t, open) })
 }
 
@@ -217,15 +218,18 @@ func testExclusive(t *testing.T, open Open) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			for {
+			// Claim may come back empty while others race it: stop after three empty rounds.
+			for empty := 0; empty < 3; {
 				cl, err := s.Claim(ctx, t0, 3, time.Hour)
 				if err != nil {
 					t.Error(err)
 					return
 				}
 				if len(cl) == 0 {
-					return
+					empty++
+					continue
 				}
+				empty = 0
 				mu.Lock()
 				for _, d := range cl {
 					seen[d.ID]++
@@ -319,4 +323,48 @@ func deliveryIDs(ds []delivery.Delivery) []string {
 		out[i] = d.ID
 	}
 	return out
+}
+
+func testClaimID(t *testing.T, open Open) {
+	ctx := context.Background()
+	s, _ := open(t)
+	d := dlv("sub_a", "/hub fresh", t0)
+	if _, ok, err := s.ClaimID(ctx, d.ID, t0, time.Minute); err != nil || ok {
+		t.Fatalf("ClaimID of a delivery that does not exist: ok=%v err=%v", ok, err)
+	}
+	_, err := s.Enqueue(ctx, d)
+	must(t, err)
+	if _, ok, _ := s.ClaimID(ctx, d.ID, t0.Add(-time.Second), time.Minute); ok {
+		t.Fatal("ClaimID claimed a delivery before it was due")
+	}
+	// Two workers race for the same fresh delivery: exactly one gets it.
+	var wins sync.WaitGroup
+	results := make(chan delivery.Delivery, 4)
+	for range 4 {
+		wins.Add(1)
+		go func() {
+			defer wins.Done()
+			if got, ok, err := s.ClaimID(ctx, d.ID, t0, time.Minute); err != nil {
+				t.Error(err)
+			} else if ok {
+				results <- got
+			}
+		}()
+	}
+	wins.Wait()
+	close(results)
+	var won []delivery.Delivery
+	for r := range results {
+		won = append(won, r)
+	}
+	if len(won) != 1 || won[0].Claim == "" {
+		t.Fatalf("%d of 4 concurrent ClaimIDs won, want exactly 1", len(won))
+	}
+	if cl, _ := s.Claim(ctx, t0.Add(30*time.Second), 10, time.Minute); len(cl) != 0 {
+		t.Fatal("Claim handed out a delivery ClaimID holds")
+	}
+	must(t, s.Record(ctx, d.ID, won[0].Claim, delivery.Attempt{At: t0, Status: 200}, delivery.Delivered, time.Time{}))
+	if _, ok, _ := s.ClaimID(ctx, d.ID, t0.Add(time.Hour), time.Minute); ok {
+		t.Fatal("ClaimID claimed a delivered delivery")
+	}
 }

@@ -187,6 +187,7 @@ func TestWebhookTimeline(t *testing.T) {
 		var s subscriptionAnswer
 		return health.get("/v1/subscriptions/"+hs.ID, &s) == 200 && s.Disabled
 	})
+	eventually(t, "the 410 attempt is recorded", func() bool { return health.delivery(hs.ID, goneReq.ID).State != "pending" })
 	if d := health.delivery(hs.ID, goneReq.ID); d.State != "failed" || len(d.Attempts) != 1 || d.Attempts[0].Status != 410 {
 		t.Fatalf("410 delivery: %+v", d)
 	}

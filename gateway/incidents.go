@@ -248,6 +248,21 @@ func (s *Server) postSilence(w http.ResponseWriter, r *http.Request) {
 		d.StartsAt = *req.StartsAt
 	}
 	var errs []FieldError
+	if m := d.Matchers; m.Township != "" {
+		if t, ok := events.LookupTownship(m.Township); ok {
+			d.Matchers.Township = t.Code
+		} else {
+			errs = append(errs, FieldError{Field: "matchers/township", Rule: "township", Detail: "不是利州区的乡镇（街道）：" + strconv.Quote(m.Township), DetailEN: "not a township of the district"})
+		}
+	}
+	if m := d.Matchers; m.Industry != "" {
+		if _, ok := events.LookupIndustry(m.Industry); !ok {
+			errs = append(errs, FieldError{Field: "matchers/industry", Rule: "industry", Detail: "不是 GB/T 4754-2017 的行业代码：" + strconv.Quote(m.Industry), DetailEN: "not a GB/T 4754-2017 code"})
+		}
+	}
+	if m := d.Matchers; m.Merchant != "" && events.CheckUSCC(m.Merchant) != nil {
+		errs = append(errs, FieldError{Field: "matchers/merchant", Rule: "uscc", Detail: "merchant 应为 18 位统一社会信用代码", DetailEN: "merchant must be a unified social credit code"})
+	}
 	switch {
 	case req.EndsAt != nil && req.Duration != "":
 		errs = append(errs, FieldError{Field: "duration", Rule: "exclusive", Detail: "ends_at 与 duration 只能填写一个", DetailEN: "give ends_at or duration, not both"})

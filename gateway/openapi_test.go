@@ -208,19 +208,30 @@ func (s *spec) validate(t *testing.T, what, ptr string, body []byte) {
 // (the 404 problem) is not an operation.
 func registeredRoutes(t *testing.T) []string {
 	t.Helper()
+	var routes []string
+	// Route groups registered from New live in their own files (incidents.go).
+	for file, fnName := range map[string]string{"server.go": "New", "incidents.go": "registerIncidents"} {
+		routes = append(routes, fileRoutes(t, file, fnName)...)
+	}
+	sort.Strings(routes)
+	return routes
+}
+
+func fileRoutes(t *testing.T, file, fnName string) []string {
+	t.Helper()
 	fset := token.NewFileSet()
-	f, err := parser.ParseFile(fset, "server.go", nil, 0)
+	f, err := parser.ParseFile(fset, file, nil, 0)
 	if err != nil {
 		t.Fatal(err)
 	}
 	var newFn *ast.FuncDecl
 	for _, d := range f.Decls {
-		if fn, ok := d.(*ast.FuncDecl); ok && fn.Recv == nil && fn.Name.Name == "New" {
+		if fn, ok := d.(*ast.FuncDecl); ok && fn.Name.Name == fnName {
 			newFn = fn
 		}
 	}
 	if newFn == nil {
-		t.Fatal("server.go has no func New: where are the routes registered now?")
+		t.Fatalf("%s has no func %s: where are the routes registered now?", file, fnName)
 	}
 	var routes []string
 	ast.Inspect(newFn.Body, func(n ast.Node) bool {
@@ -257,7 +268,6 @@ func registeredRoutes(t *testing.T) []string {
 		routes = append(routes, method+" "+path)
 		return true
 	})
-	sort.Strings(routes)
 	return routes
 }
 
@@ -420,7 +430,9 @@ func newHub(t *testing.T, cfg gateway.Config) *hub {
 	}
 
 	h := &hub{log: lg}
+	incStore := incidentView(t, ctx, lg, logger)
 	srv, err := gateway.New(cfg, gateway.Deps{
+		Incidents:  &gateway.IncidentDeps{Store: incStore, Now: func() time.Time { return testNow }},
 		Publisher:  flakyPublisher{Publisher: lg.Publisher(), fail: &h.pubFail},
 		ReadModel:  flakyViews{Store: store, fail: &h.viewFail},
 		Keys:       keys,

@@ -38,6 +38,10 @@ type Config struct {
 	Demo bool
 	// RulesFile replaces the embedded incident rules (projections/rules/data/rules.yaml).
 	RulesFile string
+	// NoRuleEngine keeps this process from running the rule engine and the incident projector.
+	// Exactly one process of a hub runs them (they must read every partition and write the
+	// incident feed in order): in the distributed mode, set it on every projector but one.
+	NoRuleEngine bool
 }
 
 // LogConfig selects the log backend.

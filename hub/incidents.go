@@ -2,10 +2,12 @@ package hub
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"path/filepath"
 	"sync"
 
+	"github.com/lizhou/fangxin/eventlog/kafkalog"
 	"github.com/lizhou/fangxin/gateway"
 	"github.com/lizhou/fangxin/projections/incidents"
 	"github.com/lizhou/fangxin/projections/rules"
@@ -17,8 +19,9 @@ import (
 // The rule engine keeps its state in memory and rebuilds it at every start by replaying the log
 // from the beginning (its consumer group is reset); its lifecycle events have deterministic ids,
 // so the replay writes nothing new. Run it in one process per hub (role all or projector): it
-// must read every partition. In the distributed mode, start one projector with the rule engine
-// and give the others FANGXIN_RULES=off (TODO: not wired yet; see the report).
+// must read every partition. In the distributed mode, give all projectors but one
+// --no-rule-engine (Config.NoRuleEngine); a projector that finds the engine's consumer group
+// active at start (another process runs it) does not start a second one either.
 
 // openIncidents opens the incident view: a bbolt file in the data folder (embedded views) or,
 // in the distributed mode, Elasticsearch indices behind the namespace's prefix.
@@ -52,7 +55,11 @@ func startIncidents(ctx context.Context, cfg Config, d Deps, lg logBackend, stor
 	if err != nil {
 		return nil, err
 	}
-	if err := lg.ResetGroup(ctx, rules.Handler); err != nil {
+	if err := lg.ResetGroup(ctx, rules.Handler); errors.Is(err, kafkalog.ErrGroupActive) {
+		// Another process of this hub runs the rule engine (its group has members): one is enough.
+		d.Logger.Info("the rule engine runs in another process of this hub; not starting it here", "err", err)
+		return func() {}, nil
+	} else if err != nil {
 		return nil, fmt.Errorf("rules: replay from the start of the log: %w", err)
 	}
 	rsub, err := lg.Subscriber(rules.Handler)

@@ -126,11 +126,13 @@ func Run(ctx context.Context, cfg Config, d Deps) error {
 		if err := hooks.start(ctx, cfg, d, lg, &wg, errc); err != nil {
 			return err
 		}
-		waitIncidents, err := startIncidents(ctx, cfg, d, lg, incStore)
-		if err != nil {
-			return err
+		if !cfg.NoRuleEngine {
+			waitIncidents, err := startIncidents(ctx, cfg, d, lg, incStore)
+			if err != nil {
+				return err
+			}
+			defer func() { cancel(); waitIncidents() }()
 		}
-		defer func() { cancel(); waitIncidents() }()
 	}
 
 	ready := func(ctx context.Context) error {

@@ -49,6 +49,7 @@ type settings struct {
 	demo                                                                     bool
 	hooks                                                                    webhookSettings
 	rulesFile                                                                string
+	noRuleEngine                                                             bool
 }
 
 func (s *settings) bind(cmd *cobra.Command) {
@@ -76,7 +77,7 @@ func split(s string) []string {
 }
 
 func (s *settings) config() hub.Config {
-	c := hub.Config{DataDir: s.dataDir, Listen: s.listen, Role: s.role, Demo: s.demo, RulesFile: s.rulesFile}
+	c := hub.Config{DataDir: s.dataDir, Listen: s.listen, Role: s.role, Demo: s.demo, RulesFile: s.rulesFile, NoRuleEngine: s.noRuleEngine}
 	c.Webhooks = s.hooks.config()
 	if s.logPath != "" || s.kafka == "" {
 		c.Log.Embedded = &hub.EmbeddedLogConfig{Path: s.logPath}
@@ -140,6 +141,7 @@ func newServe(stdout, stderr io.Writer) *cobra.Command {
 	}
 	s.bind(cmd)
 	cmd.Flags().StringVar(&s.rulesFile, "rules", env("FANGXIN_RULES", ""), "incident rules YAML replacing the embedded defaults (FANGXIN_RULES)")
+	cmd.Flags().BoolVar(&s.noRuleEngine, "no-rule-engine", env("FANGXIN_NO_RULE_ENGINE", "") == "1", "do not run the rule engine and incident projector here; exactly one process of a hub runs them (FANGXIN_NO_RULE_ENGINE=1)")
 	cmd.Flags().BoolVar(&s.demo, "demo", env("FANGXIN_DEMO", "") == "1", "load the reproducible demo data into an empty hub and print one key per bureau (FANGXIN_DEMO=1)")
 	return cmd
 }

@@ -131,6 +131,9 @@ func FoldIncident(cur *Incident, ev events.Event) (bool, error) {
 			return ev.Type == events.TypeIncidentDetected, nil
 		}
 		cur.IncidentDetected = *d
+		if t, ok := events.LookupTownship(cur.Township); ok {
+			cur.Township = t.Code // filters compare codes
+		}
 		if cur.DetectedAt.IsZero() {
 			cur.DetectedAt = d.FirstAt // an update read before its detection: corrected when it comes
 		}

@@ -27,16 +27,32 @@ func WorkingDay(t time.Time) bool {
 // EffectiveDeadline is when a time limit (限时办结) expires: the deadline itself when its day is
 // a working day, otherwise the end of the next working day (期间的最后一日是法定休假日的，以法定
 // 休假日结束的次日为期间的最后一日), i.e. 00:00 Shanghai of the day after it.
-func EffectiveDeadline(deadline time.Time) time.Time {
-	if WorkingDay(deadline) {
+func EffectiveDeadline(deadline time.Time) time.Time { return effectiveDeadline(deadline, WorkingDay) }
+
+func effectiveDeadline(deadline time.Time, working func(time.Time) bool) time.Time {
+	if working(deadline) {
 		return deadline
 	}
 	d := deadline.In(Shanghai)
 	day := time.Date(d.Year(), d.Month(), d.Day(), 0, 0, 0, 0, Shanghai)
 	for {
 		day = day.AddDate(0, 0, 1)
-		if WorkingDay(day) {
+		if working(day) {
 			return day.AddDate(0, 0, 1)
 		}
 	}
+}
+
+// calendar memoises WorkingDay per day (the holiday table lookup is a linear search).
+type calendar map[int]bool
+
+func (c calendar) working(t time.Time) bool {
+	t = t.In(Shanghai)
+	key := t.Year()*10000 + int(t.Month())*100 + t.Day()
+	w, ok := c[key]
+	if !ok {
+		w = WorkingDay(t)
+		c[key] = w
+	}
+	return w
 }

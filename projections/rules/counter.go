@@ -83,10 +83,17 @@ func (c *counter) add(e *Engine, cp *complaint) {
 		if cp.at.After(inc.data.LastAt) {
 			inc.data.LastAt = cp.at
 		}
+		if n, merchants, _ := c.window(g, e.now); c.holds(g, e.now, n, merchants) && cp.at.After(inc.heldAt) {
+			inc.heldAt = cp.at
+		}
 		lvl := r.levelOf(inc.data.Count)
 		urgent := lvl != inc.data.Level
 		inc.data.Level = lvl
-		inc.data.Title = c.title(e, g, inc.data.Count, distinctMerchants(g.hits))
+		merchants := 1
+		if r.GroupBy != ByMerchant {
+			merchants = distinctMerchants(g.hits)
+		}
+		inc.data.Title = c.title(e, g, inc.data.Count, merchants)
 		e.changed(inc, e.now, urgent)
 		return
 	}
@@ -187,7 +194,7 @@ func (r CountRule) levelOf(n int) string {
 func (c *counter) fire(e *Engine, g *group, t time.Time, n, merchants int, first time.Time) {
 	r := c.rule
 	inc := &incident{
-		fp: fingerprint(r.Name, g.key), quiet: r.Quiet,
+		fp: fingerprint(r.Name, g.key), quiet: r.Quiet, heldAt: t,
 		wider: r.GroupBy != ByMerchant, inhibits: r.GroupBy == ByMerchant,
 	}
 	d := &inc.data

@@ -42,12 +42,14 @@ type Engine struct {
 	complaints map[string]*complaint
 	counters   []*counter
 	deadlines  deadlineHeap
+	calendar   calendar
 
-	open     map[string]*incident // open incidents by fingerprint
-	logged   map[string]int       // highest sequence of each incident read back from the log; -1: resolved
-	episodes map[string]int       // incidents raised so far per fingerprint
-	dirty    map[string]*incident // open incidents with changes not yet written (group_interval)
-	silences map[string]*silence
+	open      map[string]*incident // open incidents by fingerprint
+	quietOpen map[string]*incident // the open incidents that resolve after a quiet period
+	logged    map[string]int       // highest sequence of each incident read back from the log; -1: resolved
+	episodes  map[string]int       // incidents raised so far per fingerprint
+	dirty     map[string]*incident // open incidents with changes not yet written (group_interval)
+	silences  map[string]*silence
 	// silenceEdge is the next time a silence starts or ends: open incidents are re-matched then.
 	silenceEdge time.Time
 
@@ -87,8 +89,8 @@ func New(cfg Config, routing Routing) *Engine {
 	e := &Engine{
 		cfg: cfg, routing: routing,
 		merchants: map[string]*merchant{}, complaints: map[string]*complaint{},
-		open: map[string]*incident{}, logged: map[string]int{}, episodes: map[string]int{}, dirty: map[string]*incident{},
-		silences: map[string]*silence{},
+		open: map[string]*incident{}, quietOpen: map[string]*incident{}, logged: map[string]int{}, episodes: map[string]int{}, dirty: map[string]*incident{},
+		silences: map[string]*silence{}, calendar: calendar{},
 	}
 	for _, r := range cfg.CountRules {
 		e.counters = append(e.counters, &counter{rule: r, groups: map[string]*group{}})

@@ -16,7 +16,8 @@ type incident struct {
 	seq      int           // lifecycle events written so far
 	wider    bool          // a township or district-wide incident: inhibits the merchant incidents it contains
 	inhibits bool          // a merchant incident: may be inhibited by a wider one
-	quiet    time.Duration // resolves after LastAt+quiet; 0: only by condition
+	quiet    time.Duration // resolves quiet after the condition last held (heldAt, else LastAt); 0: only by condition
+	heldAt   time.Time     // count rules: the last complaint at which the rule's condition held
 	data     events.IncidentDetected
 	lastEmit time.Time
 }
@@ -27,7 +28,7 @@ func (e *Engine) raise(inc *incident, t time.Time) {
 	inc.id = "INC-" + inc.fp + "-" + strconv.Itoa(e.episodes[inc.fp])
 	inc.data.IncidentID = inc.id
 	inc.data.Fingerprint = inc.fp
-	e.open[inc.fp] = inc
+	e.setOpen(inc)
 	e.matchInhibition(inc)
 	e.matchSilence(inc, t)
 	e.emit(inc, events.TypeIncidentDetected, t)
@@ -65,15 +66,21 @@ func (e *Engine) resolveQuiet(t time.Time) {
 		inc *incident
 	}
 	var ds []due
-	for _, fp := range sortedKeys(e.open) {
-		inc := e.open[fp]
-		if inc.quiet > 0 {
-			if at := inc.data.LastAt.Add(inc.quiet); !at.After(t) {
-				ds = append(ds, due{at, inc})
-			}
+	for _, inc := range e.quietOpen { // order fixed by the sort below
+		held := inc.data.LastAt
+		if !inc.heldAt.IsZero() {
+			held = inc.heldAt
+		}
+		if at := held.Add(inc.quiet); !at.After(t) {
+			ds = append(ds, due{at, inc})
 		}
 	}
-	slices.SortStableFunc(ds, func(a, b due) int { return a.at.Compare(b.at) })
+	slices.SortFunc(ds, func(a, b due) int {
+		if c := a.at.Compare(b.at); c != 0 {
+			return c
+		}
+		return strings.Compare(a.inc.fp, b.inc.fp)
+	})
 	for _, d := range ds {
 		at := d.at
 		if at.Before(d.inc.lastEmit) {
@@ -88,8 +95,7 @@ func (e *Engine) resolve(inc *incident, t time.Time, reason string) {
 	if e.open[inc.fp] != inc {
 		return
 	}
-	delete(e.open, inc.fp)
-	delete(e.dirty, inc.fp)
+	e.setClosed(inc)
 	e.logged[inc.id] = -1
 	inc.seq++
 	e.write(inc, events.TypeIncidentResolved, t, events.IncidentResolved{
@@ -216,11 +222,11 @@ func (e *Engine) adopt(ev events.Event, data any) {
 		}
 		if inc == nil || inc.id != d.IncidentID {
 			if inc != nil { // the log has moved on to another episode
-				delete(e.dirty, inc.fp)
+				e.setClosed(inc)
 			}
 			inc = e.template(d.Rule)
 			inc.fp, inc.id = d.Fingerprint, d.IncidentID
-			e.open[inc.fp] = inc
+			e.setOpen(inc)
 			if n := episodeOf(d.IncidentID); n > e.episodes[inc.fp] {
 				e.episodes[inc.fp] = n
 			}
@@ -238,8 +244,7 @@ func (e *Engine) adopt(ev events.Event, data any) {
 			e.episodes[d.Fingerprint] = n
 		}
 		if inc := e.open[d.Fingerprint]; inc != nil && inc.id == d.IncidentID {
-			delete(e.open, inc.fp)
-			delete(e.dirty, inc.fp)
+			e.setClosed(inc)
 		}
 	}
 }
@@ -262,4 +267,18 @@ func episodeOf(id string) int {
 	i := strings.LastIndexByte(id, '-')
 	n, _ := strconv.Atoi(id[i+1:])
 	return n
+}
+
+// setOpen and setClosed keep e.open and its indexes together.
+func (e *Engine) setOpen(inc *incident) {
+	e.open[inc.fp] = inc
+	if inc.quiet > 0 {
+		e.quietOpen[inc.fp] = inc
+	}
+}
+
+func (e *Engine) setClosed(inc *incident) {
+	delete(e.open, inc.fp)
+	delete(e.quietOpen, inc.fp)
+	delete(e.dirty, inc.fp)
 }

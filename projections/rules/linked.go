@@ -68,7 +68,7 @@ func (e *Engine) complaintAssigned(d *events.ComplaintAssigned) {
 		return
 	}
 	c.assignedTo = d.ToBureau
-	c.due = EffectiveDeadline(d.Deadline)
+	c.due = effectiveDeadline(d.Deadline, e.calendar.working)
 	heap.Push(&e.deadlines, deadline{due: c.due, complaint: c.id})
 }
 

@@ -81,16 +81,16 @@ func (rc *hookReceiver) acknowledged() (n int, twice []string) {
 	return n, twice
 }
 
-// The distributed hub delivers webhooks the same way: a gateway and a projector share the
-// Elasticsearch outbox; each warning reaches the receiver after two 500s, exactly once with a
-// 2xx, signed with the subscription's secret. (One projector: the rule engine refuses a second
-// replica. That two outbox clients never claim the same delivery is delivery/esstore's
-// TestTwoClientsNeverClaimTheSame.)
-func TestWebhooksThroughTheDistributedHub(t *testing.T) {
+// The distributed hub delivers webhooks the same way: a gateway and two projector replicas share
+// the Elasticsearch outbox; each warning reaches the receiver after two 500s, exactly once with
+// a 2xx, signed with the subscription's secret. (delivery/esstore's
+// TestTwoClientsNeverClaimTheSame races two outbox clients directly.)
+func TestWebhooksWithTwoProjectors(t *testing.T) {
 	env := sharedEnv(t)
 	key := env.key(t, "amr")
 	flags := []string{"--webhook-allow-cidr", "127.0.0.1/32", "--webhook-backoff", "50ms", "--webhook-max-backoff", "200ms", "--webhook-poll", "50ms"}
 	gw := env.start(t, "gateway", flags...)
+	env.start(t, "projector", flags...)
 	env.start(t, "projector", flags...)
 	c := client{t, gw.URL, key}
 	rc := newHookReceiver(t)
@@ -167,7 +167,7 @@ func TestWebhooksThroughTheDistributedHub(t *testing.T) {
 	}
 	for id, st := range rc.byID {
 		if len(st) != 3 {
-			t.Errorf("webhook %s received %d times (%v), want 3 (500, 500, 200)", id, len(st), st)
+			t.Errorf("webhook %s received %d times (%v), want 3 (500, 500, 200): two replicas sent it", id, len(st), st)
 		}
 	}
 }

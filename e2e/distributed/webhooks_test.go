@@ -25,6 +25,10 @@ type hookReceiver struct {
 	byID   map[string][]int // statuses answered, per webhook-id
 	badSig []string
 	secret string
+	// hold, when set, makes the next request of a new webhook-id block (no answer) until the
+	// request is abandoned; its id goes to held.
+	hold bool
+	held chan string
 }
 
 func newHookReceiver(t *testing.T) *hookReceiver {
@@ -32,7 +36,7 @@ func newHookReceiver(t *testing.T) *hookReceiver {
 	if err != nil {
 		t.Fatal(err)
 	}
-	rc := &hookReceiver{URL: "http://" + ln.Addr().String() + "/hook", byID: map[string][]int{}}
+	rc := &hookReceiver{URL: "http://" + ln.Addr().String() + "/hook", byID: map[string][]int{}, held: make(chan string, 1)}
 	srv := &http.Server{Handler: rc}
 	go func() { _ = srv.Serve(ln) }()
 	t.Cleanup(func() { _ = srv.Close() })
@@ -43,6 +47,14 @@ func (rc *hookReceiver) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	body, _ := io.ReadAll(r.Body)
 	id, ts, sig := r.Header.Get("webhook-id"), r.Header.Get("webhook-timestamp"), r.Header.Get("webhook-signature")
 	rc.mu.Lock()
+	if rc.hold && len(rc.byID[id]) == 0 {
+		rc.hold = false
+		rc.byID[id] = append(rc.byID[id], 0)
+		rc.mu.Unlock()
+		rc.held <- id
+		<-r.Context().Done() // the sender dies with the request unanswered
+		return
+	}
 	defer rc.mu.Unlock()
 	// Verified as the Standard Webhooks spec says, independently of the hub's code.
 	key, _ := base64.StdEncoding.DecodeString(strings.TrimPrefix(rc.secret, "whsec_"))
@@ -83,15 +95,17 @@ func (rc *hookReceiver) acknowledged() (n int, twice []string) {
 
 // The distributed hub delivers webhooks the same way: a gateway and two projector replicas share
 // the Elasticsearch outbox; each warning reaches the receiver after two 500s, exactly once with
-// a 2xx, signed with the subscription's secret. (delivery/esstore's
+// a 2xx, signed with the subscription's secret; a delivery in flight when both projectors are
+// killed is delivered by their successor. (delivery/esstore's
 // TestTwoClientsNeverClaimTheSame races two outbox clients directly.)
 func TestWebhooksWithTwoProjectors(t *testing.T) {
 	env := sharedEnv(t)
 	key := env.key(t, "amr")
-	flags := []string{"--webhook-allow-cidr", "127.0.0.1/32", "--webhook-backoff", "50ms", "--webhook-max-backoff", "200ms", "--webhook-poll", "50ms"}
+	flags := []string{"--webhook-allow-cidr", "127.0.0.1/32", "--webhook-backoff", "50ms", "--webhook-max-backoff", "200ms",
+		"--webhook-poll", "50ms", "--webhook-attempt-timeout", "3s"}
 	gw := env.start(t, "gateway", flags...)
-	env.start(t, "projector", flags...)
-	env.start(t, "projector", flags...)
+	p1 := env.start(t, "projector", flags...)
+	p2 := env.start(t, "projector", flags...)
 	c := client{t, gw.URL, key}
 	rc := newHookReceiver(t)
 
@@ -161,7 +175,6 @@ func TestWebhooksWithTwoProjectors(t *testing.T) {
 		}
 	}
 	rc.mu.Lock()
-	defer rc.mu.Unlock()
 	if len(rc.badSig) > 0 {
 		t.Errorf("signatures rejected for %v", rc.badSig)
 	}
@@ -169,5 +182,41 @@ func TestWebhooksWithTwoProjectors(t *testing.T) {
 		if len(st) != 3 {
 			t.Errorf("webhook %s received %d times (%v), want 3 (500, 500, 200): two replicas sent it", id, len(st), st)
 		}
+	}
+	rc.hold = true
+	rc.mu.Unlock()
+
+	// Both projectors are killed with SIGKILL while the receiver holds a delivery; a new
+	// projector delivers it once the dead one's claim expires (attempt timeout + 5 s).
+	at := time.Now().In(shanghai).Truncate(time.Second)
+	data, _ := json.Marshal(map[string]any{"title": "紧急消费警示", "body": "健身房闭店，请勿续费。", "issued_at": at.Format(time.RFC3339)})
+	if code, resp := c.push(events.Event{SpecVersion: "1.0", ID: "warn-held", Source: events.SourceOf("amr"),
+		Type: events.TypeWarningIssued, Time: at, DataContentType: "application/json", Data: data}); code != 202 {
+		t.Fatalf("push = %d %s", code, resp)
+	}
+	var heldID string
+	select {
+	case heldID = <-rc.held:
+	case <-time.After(120 * time.Second):
+		t.Fatal("the held webhook did not arrive within 120 s")
+	}
+	p1.kill()
+	p2.kill()
+	env.start(t, "projector", flags...)
+	for {
+		rc.mu.Lock()
+		st := append([]int(nil), rc.byID[heldID]...)
+		rc.mu.Unlock()
+		if len(st) > 0 && st[len(st)-1] == 200 {
+			// held, then the retries after the restart: 500, then 200 (the receiver's script).
+			if len(st) != 3 {
+				t.Errorf("held webhook: %v, want held, 500, 200", st)
+			}
+			break
+		}
+		if time.Now().After(deadline.Add(120 * time.Second)) {
+			t.Fatalf("the held webhook was not delivered after the restart: %v", st)
+		}
+		time.Sleep(100 * time.Millisecond)
 	}
 }

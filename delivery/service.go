@@ -48,7 +48,7 @@ var ruleRe = regexp.MustCompile(`^[a-z0-9][a-z0-9_.-]{0,63}$`)
 
 const maxFilterValues = 50
 
-// Validate checks a subscription request and normalises its townships to codes. It returns
+// validate checks a subscription request and normalises its townships to codes. It returns
 // every problem, each naming the field and the rule.
 func (s *Service) validate(ctx context.Context, req *NewSubscription) []events.Problem {
 	var ps []events.Problem

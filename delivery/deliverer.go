@@ -44,6 +44,10 @@ type Deliverer struct {
 	// once instead of waiting for the store's search to see them. Best effort: when it is full
 	// the search path (Claim) finds them.
 	fresh chan string
+	// slowDown holds, per subscription, until when its receiver asked (429 Retry-After) not to
+	// be called: other deliveries of that subscription wait too, in this process.
+	slowMu   sync.Mutex
+	slowDown map[string]time.Time
 
 	attempts *prometheus.CounterVec
 	latency  prometheus.Histogram
@@ -71,7 +75,7 @@ func NewDeliverer(store Store, cfg Config, logger *slog.Logger, reg prometheus.R
 	f := promauto.With(reg)
 	return &Deliverer{
 		store: store, cfg: cfg, client: client, log: logger, now: time.Now, wakeCh: make(chan struct{}, 1),
-		fresh: make(chan string, 1024),
+		fresh: make(chan string, 1024), slowDown: map[string]time.Time{},
 		attempts: f.NewCounterVec(prometheus.CounterOpts{Namespace: "fangxin", Subsystem: "webhook",
 			Name: "attempts_total", Help: "Webhook delivery attempts by outcome (delivered, retry, failed, gone, throttled)."}, []string{"outcome"}),
 		latency: f.NewHistogram(prometheus.HistogramOpts{Namespace: "fangxin", Subsystem: "webhook",
@@ -241,6 +245,11 @@ func (d *Deliverer) attempt(ctx context.Context, dl Delivery) {
 		a.Error = "the subscription was deleted"
 	case sub.Disabled:
 		a.Error = "the subscription is disabled: " + sub.DisabledReason
+	case d.throttledUntil(sub.ID).After(now):
+		// Not sent: the receiver asked to slow down. Recorded, without a status, so the log
+		// shows why the delivery waited.
+		next, nextAt, outcome = Pending, d.throttledUntil(sub.ID), "throttled"
+		a.Error = "not sent: the receiver asked to slow down (429 Retry-After)"
 	default:
 		a.Status, a.Error, nextAt = d.send(ctx, sub, dl, now)
 		a.DurationMS = d.now().Sub(now).Milliseconds()
@@ -268,6 +277,7 @@ func (d *Deliverer) attempt(ctx context.Context, dl Delivery) {
 			outcome = "retry"
 			if a.Status == http.StatusTooManyRequests {
 				outcome = "throttled"
+				d.throttle(sub.ID, nextAt)
 			}
 			next = Pending
 			if nextAt.After(dl.CreatedAt.Add(d.cfg.MaxAge)) {
@@ -280,6 +290,25 @@ func (d *Deliverer) attempt(ctx context.Context, dl Delivery) {
 	err = d.store.Record(ctx, dl.ID, dl.Claim, a, next, nextAt)
 	if err != nil && ctx.Err() == nil {
 		d.log.Warn("webhooks: recording an attempt", "delivery", dl.ID, "err", err)
+	}
+}
+
+func (d *Deliverer) throttledUntil(sub string) time.Time {
+	d.slowMu.Lock()
+	defer d.slowMu.Unlock()
+	return d.slowDown[sub]
+}
+
+func (d *Deliverer) throttle(sub string, until time.Time) {
+	d.slowMu.Lock()
+	defer d.slowMu.Unlock()
+	if until.After(d.slowDown[sub]) {
+		d.slowDown[sub] = until
+	}
+	for s, t := range d.slowDown { // forget the expired ones
+		if t.Before(d.now()) {
+			delete(d.slowDown, s)
+		}
 	}
 }
 

@@ -131,6 +131,64 @@ func TestTooManyRequestsHonoursRetryAfter(t *testing.T) {
 	}
 }
 
+// 429 slows the whole subscription down: another delivery to the same receiver is not sent
+// before the Retry-After time either.
+func TestTooManyRequestsSlowsTheSubscription(t *testing.T) {
+	var mu sync.Mutex
+	var calls []time.Time
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		calls = append(calls, time.Now())
+		n := len(calls)
+		mu.Unlock()
+		if n == 1 {
+			w.Header().Set("Retry-After", "2")
+			w.WriteHeader(http.StatusTooManyRequests)
+			return
+		}
+		w.WriteHeader(http.StatusOK)
+	}))
+	defer srv.Close()
+	d, st := newDeliverer(t, delivery.Config{Workers: 1, AllowCIDRs: []string{"127.0.0.1/32"}, InitialBackoff: time.Millisecond,
+		MaxBackoff: 10 * time.Millisecond, PollInterval: 20 * time.Millisecond})
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	if err := st.CreateSubscription(ctx, delivery.Subscription{ID: "sub_z", Bureau: "amr", URL: srv.URL, Secret: delivery.NewSecret()}); err != nil {
+		t.Fatal(err)
+	}
+	for _, id := range []string{"INC-20", "INC-21"} {
+		if err := d.Handle(ctx, eventlog.ToMessage(hubIncident(id))); err != nil {
+			t.Fatal(err)
+		}
+	}
+	done := make(chan struct{})
+	go func() { d.Run(ctx); close(done) }()
+	deadline := time.Now().Add(60 * time.Second)
+	for {
+		a, _, _ := st.Delivery(ctx, delivery.DeliveryID("sub_z", hubIncident("INC-20").Key()))
+		b, _, _ := st.Delivery(ctx, delivery.DeliveryID("sub_z", hubIncident("INC-21").Key()))
+		if a.State == delivery.Delivered && b.State == delivery.Delivered {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("not both delivered within 60 s: %+v / %+v", a, b)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	cancel()
+	<-done
+	mu.Lock()
+	defer mu.Unlock()
+	if len(calls) != 3 {
+		t.Fatalf("%d requests, want 3 (429, then one per delivery)", len(calls))
+	}
+	for _, c := range calls[1:] {
+		if gap := c.Sub(calls[0]); gap < 2*time.Second {
+			t.Fatalf("a request %s after the 429 asking for 2 s", gap)
+		}
+	}
+}
+
 // A subscription re-pointed at a refused address after it was created is refused at delivery
 // time: the dial-time check, not only the create-time one.
 func TestDialTimeDestinationCheck(t *testing.T) {

@@ -47,7 +47,8 @@ type Subscriptions interface {
 type Outbox interface {
 	// Enqueue stores d as pending, due at d.NextAt, unless a delivery with d.ID exists: then it
 	// changes nothing and returns created=false. Enqueueing the same (subscription, event) again,
-	// as a log redelivery does, is therefore a no-op (IDs come from DeliveryID).
+	// as a log redelivery does, is therefore a no-op (IDs come from DeliveryID). ClaimID sees it
+	// at once; Claim at once too, unless the backend is a Refresher (then after its refresh).
 	Enqueue(ctx context.Context, d Delivery) (created bool, err error)
 	// Claim returns up to max pending deliveries due at or before now and not claimed (or whose
 	// claim expired), oldest due first, and claims each until now+lease with a fresh
@@ -72,6 +73,13 @@ type Outbox interface {
 	// Redeliver makes a delivery pending again, due at now and unclaimed, whatever its state
 	// (the one way a delivered event is sent again); ErrNotFound when it does not exist.
 	Redeliver(ctx context.Context, id string, now time.Time) (Delivery, error)
+}
+
+// Refresher is the optional ability of a backend whose searches (Claim, ListDeliveries) see new
+// deliveries only after a periodic refresh (Elasticsearch, every 200 ms): Refresh makes every
+// write so far visible to them now. Backends without it are visible at once.
+type Refresher interface {
+	Refresh(ctx context.Context) error
 }
 
 // State of a delivery.

@@ -12,10 +12,11 @@
 // request durability), so it is durable on return.
 //
 // Visibility: Claim finds candidates by search, which sees writes only after a refresh (the
-// deliveries index refreshes every 200 ms). Enqueue, Claim's own claims and Redeliver wait for
-// that refresh (refresh=wait_for), so Claim sees them; Record does not wait, and a stale
-// candidate is re-read in real time before it is claimed. ClaimID and every read by ID are real
-// time. Subscription writes force a refresh (refresh=true): they are rare.
+// deliveries index refreshes every 200 ms; the store is a delivery.Refresher). Enqueue and
+// Record do not wait for it: the deliverer claims what it enqueued by ID (ClaimID, real time),
+// and a stale search candidate is re-read in real time before it is claimed. Claim's own claims
+// and Redeliver (sent by a gateway to other processes' workers) wait for the refresh
+// (refresh=wait_for). Subscription writes force one (refresh=true): they are rare.
 package esstore
 
 import (
@@ -165,6 +166,17 @@ func (s *Store) search(ctx context.Context, index string, body map[string]any) (
 	return r.Hits.Hits, json.Unmarshal(resp, &r)
 }
 
+// Refresh makes every delivery written so far visible to Claim and ListDeliveries.
+func (s *Store) Refresh(ctx context.Context) error {
+	st, b, err := s.do(ctx, esapi.IndicesRefreshRequest{Index: []string{s.deliv}})
+	if err == nil && st != http.StatusOK {
+		err = unexpected("refresh", st, b)
+	}
+	return err
+}
+
+var _ delivery.Refresher = (*Store)(nil)
+
 // ---- subscriptions
 
 func (s *Store) CreateSubscription(ctx context.Context, sub delivery.Subscription) error {
@@ -276,7 +288,7 @@ func decode(v versioned) (delivery.Delivery, error) {
 
 func (s *Store) Enqueue(ctx context.Context, d delivery.Delivery) (bool, error) {
 	d.State, d.Claim, d.ClaimedUntil = delivery.Pending, "", time.Time{}
-	err := s.put(ctx, s.deliv, d.ID, encode(d), nil, true, "wait_for")
+	err := s.put(ctx, s.deliv, d.ID, encode(d), nil, true, "false")
 	if errors.Is(err, errConflict) {
 		return false, nil
 	}

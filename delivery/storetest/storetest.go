@@ -40,6 +40,15 @@ func dlv(subID, key string, at time.Time) delivery.Delivery {
 		EventType: delivery.TypeIncidentDetected, Payload: []byte(`{"type":"incident.detected"}`), CreatedAt: at, NextAt: at}
 }
 
+// settle makes a Refresher backend's writes visible to its searches before the suite relies on
+// Claim or ListDeliveries seeing them.
+func settle(t *testing.T, s delivery.Store) {
+	t.Helper()
+	if r, ok := s.(delivery.Refresher); ok {
+		must(t, r.Refresh(context.Background()))
+	}
+}
+
 func must(t *testing.T, err error) {
 	t.Helper()
 	if err != nil {
@@ -135,6 +144,7 @@ func testEnqueue(t *testing.T, open Open) {
 		t.Fatalf("after re-enqueue: %+v", got)
 	}
 	// A delivered one is not made pending again by a log redelivery either.
+	settle(t, s)
 	cl, err := s.Claim(ctx, t0, 10, time.Minute)
 	must(t, err)
 	if len(cl) != 1 {
@@ -157,6 +167,7 @@ func testLifecycle(t *testing.T, open Open) {
 		_, err := s.Enqueue(ctx, d)
 		must(t, err)
 	}
+	settle(t, s)
 	if cl, _ := s.Claim(ctx, t0.Add(-time.Second), 10, time.Minute); len(cl) != 0 {
 		t.Fatalf("claimed %d before anything was due", len(cl))
 	}
@@ -211,6 +222,7 @@ func testExclusive(t *testing.T, open Open) {
 		_, err := s.Enqueue(ctx, dlv("sub_a", fmt.Sprintf("/hub ev-%d", i), t0))
 		must(t, err)
 	}
+	settle(t, s)
 	var mu sync.Mutex
 	seen := map[string]int{}
 	var wg sync.WaitGroup
@@ -255,6 +267,7 @@ func testExpired(t *testing.T, open Open) {
 	d := dlv("sub_a", "/hub x", t0)
 	_, err := s.Enqueue(ctx, d)
 	must(t, err)
+	settle(t, s)
 	first, err := s.Claim(ctx, t0, 1, time.Minute)
 	must(t, err)
 	if cl, _ := s.Claim(ctx, t0.Add(30*time.Second), 1, time.Minute); len(cl) != 0 {
@@ -283,6 +296,7 @@ func testListRedeliver(t *testing.T, open Open) {
 	}
 	_, err := s.Enqueue(ctx, dlv("sub_b", "/hub other", t0))
 	must(t, err)
+	settle(t, s)
 	page, err := s.ListDeliveries(ctx, "sub_a", 3, "")
 	must(t, err)
 	if len(page) != 3 || page[0].ID != ids[4] || page[2].ID != ids[2] {

@@ -7,6 +7,9 @@ import (
 	"path/filepath"
 	"sync"
 
+	"github.com/ThreeDotsLabs/watermill/message"
+
+	"github.com/lizhou/fangxin/eventlog/boltlog"
 	"github.com/lizhou/fangxin/eventlog/kafkalog"
 	"github.com/lizhou/fangxin/gateway"
 	"github.com/lizhou/fangxin/projections/incidents"
@@ -62,9 +65,18 @@ func startIncidents(ctx context.Context, cfg Config, d Deps, lg logBackend, stor
 	} else if err != nil {
 		return nil, fmt.Errorf("rules: replay from the start of the log: %w", err)
 	}
-	rsub, err := lg.Subscriber(rules.Handler)
+	// The engine needs the log's order: with messages of many merchants in flight at once, one
+	// merchant's events would be folded after later events of others, and judged late.
+	rsub, err := orderedSubscriber(lg, rules.Handler)
 	if err != nil {
 		return nil, err
+	}
+	if f, ok := store.(incidents.Fresh); ok && f.Fresh() {
+		// A new incident view (first start, or `fangxin rebuild` moved the views aside): fold
+		// the log from its start.
+		if err := lg.ResetGroup(ctx, incidents.Handler); err != nil && !errors.Is(err, kafkalog.ErrGroupActive) {
+			return nil, fmt.Errorf("incidents: fold the log from the start: %w", err)
+		}
 	}
 	isub, err := lg.Subscriber(incidents.Handler)
 	if err != nil {
@@ -107,4 +119,15 @@ func openElasticIncidents(ctx context.Context, cfg Config, d Deps) (incidents.St
 	}
 	d.Logger.Info("elasticsearch incident view open", "index_prefix", ns.IndexPrefix())
 	return s, nil
+}
+
+// orderedSubscriber returns a subscriber that hands out one message at a time, in log order,
+// where the backend can (the embedded log: one partition, MaxInFlight 1). On Kafka the order is
+// per partition (a merchant's events stay in order; merchants of different partitions interleave
+// by arrival).
+func orderedSubscriber(lg logBackend, group string) (message.Subscriber, error) {
+	if b, ok := lg.(*boltBackend); ok {
+		return b.l.Subscriber(boltlog.SubscriberConfig{ConsumerGroup: group, Logger: b.logger, MaxInFlight: 1})
+	}
+	return lg.Subscriber(group)
 }

@@ -15,9 +15,18 @@ import (
 
 // Bolt is the embedded Store: one bbolt file. Incidents and silences are few (hundreds a
 // year), so queries scan and filter them in memory; the feed is a bucket keyed by sequence.
-type Bolt struct{ db *bolt.DB }
+type Bolt struct {
+	db    *bolt.DB
+	fresh bool
+}
 
-var _ Store = (*Bolt)(nil)
+var (
+	_ Store = (*Bolt)(nil)
+	_ Fresh = (*Bolt)(nil)
+)
+
+// Fresh reports whether OpenBolt created the store.
+func (s *Bolt) Fresh() bool { return s.fresh }
 
 var (
 	bIncidents = []byte("incidents") // incident id -> Incident JSON
@@ -32,7 +41,9 @@ func OpenBolt(path string) (*Bolt, error) {
 	if err != nil {
 		return nil, fmt.Errorf("incidents: %s: %w", path, err)
 	}
+	fresh := false
 	err = db.Update(func(tx *bolt.Tx) error {
+		fresh = tx.Bucket(bSeen) == nil
 		for _, b := range [][]byte{bIncidents, bSilences, bFeed, bSeen} {
 			if _, err := tx.CreateBucketIfNotExists(b); err != nil {
 				return err
@@ -44,7 +55,7 @@ func OpenBolt(path string) (*Bolt, error) {
 		db.Close()
 		return nil, err
 	}
-	return &Bolt{db: db}, nil
+	return &Bolt{db: db, fresh: fresh}, nil
 }
 
 func (s *Bolt) Close() error { return s.db.Close() }

@@ -17,3 +17,22 @@ func TestBoltConformance(t *testing.T) {
 		return s
 	})
 }
+
+func TestBoltFresh(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "incidents.db")
+	s, err := incidents.OpenBolt(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !s.Fresh() {
+		t.Errorf("a new file is not fresh")
+	}
+	s.Close()
+	if s, err = incidents.OpenBolt(path); err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if s.Fresh() {
+		t.Errorf("an existing file is fresh")
+	}
+}

@@ -38,9 +38,16 @@ type Elastic struct {
 
 	mu      sync.Mutex // serialises Apply (feed order)
 	lastSeq int64
+	fresh   bool
 }
 
-var _ Store = (*Elastic)(nil)
+var (
+	_ Store = (*Elastic)(nil)
+	_ Fresh = (*Elastic)(nil)
+)
+
+// Fresh reports whether OpenElastic created the incident index.
+func (s *Elastic) Fresh() bool { return s.fresh }
 
 // ElasticConfig configures the store.
 type ElasticConfig struct {
@@ -82,6 +89,9 @@ func OpenElastic(ctx context.Context, cfg ElasticConfig) (*Elastic, error) {
 		}
 		if status >= 300 && !strings.Contains(string(resp), "resource_already_exists_exception") {
 			return nil, fmt.Errorf("incidents: create index %s: %d %s", idx, status, resp)
+		}
+		if status < 300 && idx == s.incidentsIndex() {
+			s.fresh = true
 		}
 	}
 	var r struct {

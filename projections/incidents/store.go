@@ -99,6 +99,12 @@ type Store interface {
 	Close() error
 }
 
+// Fresh is an optional ability of a Store: Fresh reports whether the store was created empty
+// when it was opened (a new file, new indices), so its projector must fold the log from the
+// start, whatever position its consumer group had committed (e.g. after `fangxin rebuild`
+// moved the embedded views aside).
+type Fresh interface{ Fresh() bool }
+
 // IsLifecycle reports whether typ is an incident lifecycle type.
 func IsLifecycle(typ string) bool {
 	return typ == events.TypeIncidentDetected || typ == events.TypeIncidentUpdated || typ == events.TypeIncidentResolved

@@ -26,6 +26,9 @@ type Config struct {
 	CertificationReview CertificationRule `yaml:"certification_review"`
 	Overdue             OverdueRule       `yaml:"overdue"`
 	GroupInterval       time.Duration     `yaml:"group_interval"`
+	// ClockLead bounds how far the clock may move the engine beyond the latest event time it has
+	// seen (see Engine.AdvanceClock). Default 24h.
+	ClockLead time.Duration `yaml:"clock_lead"`
 }
 
 // GroupBy values of a count rule.
@@ -118,6 +121,9 @@ func (c *Config) setDefaults() {
 	if c.GroupInterval == 0 {
 		c.GroupInterval = 5 * time.Minute
 	}
+	if c.ClockLead == 0 {
+		c.ClockLead = 24 * time.Hour
+	}
 	for i := range c.CountRules {
 		r := &c.CountRules[i]
 		if r.Task == "" {
@@ -205,6 +211,9 @@ func (c Config) Validate() error {
 	}
 	if c.GroupInterval < 0 {
 		bad("group_interval must be ≥ 0")
+	}
+	if c.ClockLead < 0 {
+		bad("clock_lead must be ≥ 0")
 	}
 	return errors.Join(errs...)
 }

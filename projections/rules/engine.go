@@ -37,6 +37,8 @@ type Engine struct {
 	cfg     Config
 	routing Routing
 	now     time.Time
+	// watermark is the latest time of an input event (the hub's own events aside).
+	watermark time.Time
 
 	merchants  map[string]*merchant
 	complaints map[string]*complaint
@@ -101,6 +103,21 @@ func New(cfg Config, routing Routing) *Engine {
 // Now is the engine's time.
 func (e *Engine) Now() time.Time { return e.now }
 
+// AdvanceClock advances the engine by the clock: to now, but never more than the rules'
+// clock_lead beyond the latest input event time, and not at all before the first event. The
+// lead lets deadlines and quiet periods expire while the stream is idle (a night, a weekend)
+// without letting a clock far ahead of the data (a backfill, a replayed history) fire timers
+// before the events that would have stopped them arrive.
+func (e *Engine) AdvanceClock(now time.Time) {
+	if e.watermark.IsZero() {
+		return
+	}
+	if limit := e.watermark.Add(e.cfg.ClockLead); now.After(limit) {
+		now = limit
+	}
+	e.Advance(now)
+}
+
 // Outbox returns the lifecycle events collected since the last Commit, in order. The slice is
 // the engine's until Commit.
 func (e *Engine) Outbox() []events.Event { return e.out }
@@ -125,6 +142,9 @@ func (e *Engine) Apply(ev events.Event) {
 	if ev.Source == events.HubSource {
 		e.adopt(ev, data)
 		return
+	}
+	if ev.Time.After(e.watermark) {
+		e.watermark = ev.Time
 	}
 	e.Advance(ev.Time)
 	t := ev.Time

@@ -425,3 +425,34 @@ func TestOwnEventsReadBackLive(t *testing.T) {
 		t.Errorf("final state %+v", last)
 	}
 }
+
+// TestClockLeadProtectsBackfills: a clock far ahead of the data (a backfill of last year's cases)
+// advances the engine at most clock_lead beyond the latest event, so a complaint closed in time
+// but forwarded after a tick raises no overdue alert; an idle stream still alerts within the lead.
+func TestClockLeadProtectsBackfills(t *testing.T) {
+	day := func(d, h int) time.Time { return time.Date(2026, 3, d, h, 0, 0, 0, Shanghai) }
+	received := complaintAt(gym, "BF1", "预付卡", day(2, 9))
+	assigned := ev(events.TypeComplaintAssigned, "hotline-12345", gym, day(2, 10), events.ComplaintAssigned{
+		ComplaintID: "BF1", ToBureau: "commerce", Deadline: day(4, 17)})
+	closed := ev(events.TypeComplaintClosed, "commerce", gym, day(4, 9), events.ComplaintClosed{
+		ComplaintID: "BF1", Outcome: "mediated", ClosedAt: day(4, 9)})
+
+	e := New(DefaultConfig(), DefaultRouting())
+	e.Apply(received)
+	e.Apply(assigned)
+	e.AdvanceClock(time.Date(2026, 11, 27, 12, 0, 0, 0, Shanghai)) // today's wall clock
+	e.Apply(closed)
+	e.AdvanceClock(time.Date(2026, 11, 27, 12, 0, 1, 0, Shanghai))
+	if out := e.Outbox(); len(out) != 0 {
+		t.Errorf("backfill raised %d events: %v", len(out), out)
+	}
+
+	idle := New(DefaultConfig(), DefaultRouting())
+	idle.Apply(received)
+	idle.Apply(ev(events.TypeComplaintAssigned, "hotline-12345", gym, day(2, 10), events.ComplaintAssigned{
+		ComplaintID: "BF1", ToBureau: "commerce", Deadline: day(3, 9)}))
+	idle.AdvanceClock(day(3, 9)) // nothing else happened: 23 h after the last event
+	if out := idle.Outbox(); len(out) != 1 || out[0].Type != events.TypeIncidentDetected {
+		t.Errorf("idle stream: %v, want the overdue alert", out)
+	}
+}

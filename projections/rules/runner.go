@@ -97,7 +97,7 @@ func (r *Runner) Tick(ctx context.Context) error {
 	now := r.cfg.Clock.Now()
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	r.eng.Advance(now)
+	r.eng.AdvanceClock(now)
 	return r.flush()
 }
 

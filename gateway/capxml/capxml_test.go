@@ -4,38 +4,14 @@ import (
 	"encoding/json"
 	"encoding/xml"
 	"os"
-	"os/exec"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/lizhou/fangxin/events"
 	"github.com/lizhou/fangxin/gateway/capxml"
+	"github.com/lizhou/fangxin/gateway/capxml/captest"
 )
-
-// ValidateCAP checks doc against the OASIS CAP 1.2 schema with xmllint. It skips the test, saying
-// why, when xmllint is not installed (Debian package libxml2-utils; CI installs it).
-func validateCAP(t *testing.T, name string, doc []byte) error {
-	t.Helper()
-	xmllint, err := exec.LookPath("xmllint")
-	if err != nil {
-		t.Skip("xmllint is not installed (apt-get install libxml2-utils): the CAP 1.2 schema check cannot run")
-	}
-	path := filepath.Join(t.TempDir(), name)
-	if err := os.WriteFile(path, doc, 0o600); err != nil {
-		t.Fatal(err)
-	}
-	out, err := exec.Command(xmllint, "--noout", "--nonet", "--schema", "testdata/CAP-v1.2.xsd", path).CombinedOutput()
-	if err != nil {
-		return &schemaError{string(out)}
-	}
-	return nil
-}
-
-type schemaError struct{ out string }
-
-func (e *schemaError) Error() string { return e.out }
 
 func warning(id, bureau string, set map[string]any) events.Event {
 	ev := events.Example(events.TypeWarningIssued)
@@ -58,11 +34,11 @@ func TestSchemaCheckWorks(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := validateCAP(t, "example.xml", example); err != nil {
+	if err := captest.Validate(t, example); err != nil {
 		t.Fatalf("the specification's own example fails the schema: %v", err)
 	}
 	broken := strings.Replace(string(example), "<status>Actual</status>", "<status>Real</status>", 1)
-	if validateCAP(t, "broken.xml", []byte(broken)) == nil {
+	if captest.Validate(t, []byte(broken)) == nil {
 		t.Fatal("an alert with status Real passed the schema: the check cannot fail")
 	}
 }
@@ -86,7 +62,7 @@ func TestAlertsValidate(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if err := validateCAP(t, "alert.xml", doc); err != nil {
+			if err := captest.Validate(t, doc); err != nil {
 				t.Fatalf("alert fails CAP-v1.2.xsd:\n%v\n%s", err, doc)
 			}
 			s := string(doc)
@@ -133,7 +109,7 @@ func TestFeed(t *testing.T) {
 	// Each inline alert is a CAP 1.2 alert on its own.
 	for i, e := range back.Entries {
 		alert := append([]byte(xml.Header), e.Content.Inner...)
-		if err := validateCAP(t, "entry.xml", alert); err != nil {
+		if err := captest.Validate(t, alert); err != nil {
 			t.Fatalf("entry %d's alert fails the schema: %v\n%s", i, err, alert)
 		}
 	}

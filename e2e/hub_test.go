@@ -44,7 +44,7 @@ func TestMain(m *testing.M) {
 
 // hub is one running fangxin process.
 type hub struct {
-	t       *testing.T
+	t       testing.TB
 	cmd     *exec.Cmd
 	URL     string
 	dataDir string
@@ -56,7 +56,7 @@ type hub struct {
 var urlLine = regexp.MustCompile(`http://(127\.0\.0\.1:\d+)/`)
 
 // startHub starts `fangxin serve` on a free loopback port and waits until it is ready.
-func startHub(t *testing.T, dataDir string, args ...string) *hub {
+func startHub(t testing.TB, dataDir string, args ...string) *hub {
 	t.Helper()
 	full := append([]string{"serve", "--data-dir", dataDir, "--listen", "127.0.0.1:0", "--log-level", "warn"}, args...)
 	cmd := exec.Command(binPath, full...)
@@ -146,7 +146,7 @@ func (h *hub) stop() {
 }
 
 // fangxin runs a one-shot subcommand and returns its stdout.
-func fangxin(t *testing.T, args ...string) string {
+func fangxin(t testing.TB, args ...string) string {
 	t.Helper()
 	cmd := exec.Command(binPath, args...)
 	cmd.Env = append(os.Environ(), "FANGXIN_KAFKA_BROKERS=", "FANGXIN_ELASTICSEARCH_URL=")

@@ -30,6 +30,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/santhosh-tekuri/jsonschema/v6"
 
+	"github.com/lizhou/fangxin/delivery"
 	"github.com/lizhou/fangxin/eventlog"
 	"github.com/lizhou/fangxin/eventlog/boltlog"
 	"github.com/lizhou/fangxin/events"
@@ -336,6 +337,7 @@ type hub struct {
 	pubFail  atomic.Bool // the log refuses appends (503 log-unavailable)
 	viewFail atomic.Bool // the views refuse queries (503 views-unavailable)
 	notReady atomic.Bool
+	hooks    delivery.Store // webhooks_test.go
 }
 
 // Bureau keys of the test hub.
@@ -437,6 +439,7 @@ func newHub(t *testing.T, cfg gateway.Config) *hub {
 		Logger:     logger,
 		Registerer: reg,
 		Gatherer:   reg,
+		Webhooks:   h.openWebhooks(t, dir),
 		Ready: func(context.Context) error {
 			if h.notReady.Load() {
 				return errors.New("projector starting")

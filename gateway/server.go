@@ -64,6 +64,8 @@ type Deps struct {
 	Registerer prometheus.Registerer
 	Gatherer   prometheus.Gatherer
 	Ready      func(context.Context) error
+	// Webhooks, when set, serves /v1/subscriptions and /v1/deliveries.
+	Webhooks Webhooks
 	// Incidents, when set, serves /v1/incidents and /v1/silences (gateway/incidents.go).
 	Incidents *IncidentDeps
 }
@@ -78,7 +80,9 @@ type Server struct {
 	ready   func(context.Context) error
 	mux     *http.ServeMux
 	metrics *metrics
-	inc     IncidentDeps
+	// webhooks is nil when the hub runs without webhook delivery.
+	webhooks Webhooks
+	inc      IncidentDeps
 }
 
 type metrics struct {
@@ -132,7 +136,19 @@ func New(cfg Config, d Deps) (*Server, error) {
 	s.route("GET /v1/unlinked", s.authenticate(s.getUnlinked))
 	s.route("GET /v1/bureaus", s.getBureaus)
 	s.route("GET /v1/schemas/{type}", s.getSchema)
+	s.route("GET /v1/warnings/cap.xml", s.getWarningsFeed) // warnings.go
+	s.route("GET /v1/warnings/{file}", s.getWarningCAP)    // {id}.cap.xml
 	s.route("GET /openapi.json", s.getOpenAPI)
+	if d.Webhooks != nil { // webhooks.go
+		s.webhooks = d.Webhooks
+		s.route("POST /v1/subscriptions", s.authenticate(s.postSubscription))
+		s.route("GET /v1/subscriptions", s.authenticate(s.listSubscriptions))
+		s.route("GET /v1/subscriptions/{id}", s.authenticate(s.getSubscription))
+		s.route("DELETE /v1/subscriptions/{id}", s.authenticate(s.deleteSubscription))
+		s.route("POST /v1/subscriptions/{id}/rotate-secret", s.authenticate(s.rotateSecret))
+		s.route("GET /v1/deliveries", s.authenticate(s.listDeliveries))
+		s.route("POST /v1/deliveries/{id}/redeliver", s.authenticate(s.redeliver))
+	}
 	s.route("GET /healthz", func(w http.ResponseWriter, r *http.Request) { writeJSON(w, 200, map[string]string{"status": "ok"}) })
 	s.route("GET /readyz", s.getReady)
 	if d.Gatherer != nil {

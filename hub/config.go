@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/lizhou/fangxin/delivery"
 	"github.com/lizhou/fangxin/gateway"
 	"github.com/lizhou/fangxin/projections"
 )
@@ -31,6 +32,8 @@ type Config struct {
 	Views     ViewsConfig
 	Gateway   gateway.Config
 	Projector projections.ProjectorConfig
+	// Webhooks configures webhook delivery (package delivery).
+	Webhooks delivery.Config
 	// Demo loads the reproducible demo dataset into an empty hub and prints one key per bureau.
 	Demo bool
 	// RulesFile replaces the embedded incident rules (projections/rules/data/rules.yaml).
@@ -148,6 +151,9 @@ func (c Config) Validate() error {
 		errs = append(errs, err)
 	}
 	if err := c.Projector.Validate(); err != nil {
+		errs = append(errs, err)
+	}
+	if err := c.Webhooks.Validate(); err != nil {
 		errs = append(errs, err)
 	}
 	return errors.Join(errs...)

@@ -82,6 +82,11 @@ func Run(ctx context.Context, cfg Config, d Deps) error {
 	}
 	defer views.Close()
 
+	hooks, err := openWebhooks(ctx, cfg, d)
+	if err != nil {
+		return err
+	}
+	defer hooks.Close()
 	incStore, err := openIncidents(ctx, cfg, d)
 	if err != nil {
 		return err
@@ -98,7 +103,7 @@ func Run(ctx context.Context, cfg Config, d Deps) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	var wg sync.WaitGroup
-	errc := make(chan error, 2)
+	errc := make(chan error, 3)
 
 	var router *message.Router
 	if cfg.Role != RoleGateway {
@@ -118,6 +123,9 @@ func Run(ctx context.Context, cfg Config, d Deps) error {
 			}
 		}()
 		registerLagGauge(d.Registerer, lg)
+		if err := hooks.start(ctx, cfg, d, lg, &wg, errc); err != nil {
+			return err
+		}
 		if !cfg.NoRuleEngine {
 			waitIncidents, err := startIncidents(ctx, cfg, d, lg, incStore)
 			if err != nil {
@@ -140,11 +148,16 @@ func Run(ctx context.Context, cfg Config, d Deps) error {
 	}
 	var handler http.Handler
 	if cfg.Role != RoleProjector {
+		webhookAPI, err := hooks.service(cfg)
+		if err != nil {
+			return err
+		}
 		srv, err := gateway.New(cfg.Gateway, gateway.Deps{
 			Publisher: lg.Publisher(), ReadModel: views, Keys: keys, Logger: d.Logger,
 			Registerer: d.Registerer, Gatherer: d.Gatherer,
 			Ready:     ready,
 			Incidents: incidentDeps(incStore, d),
+			Webhooks:  webhookAPI,
 		})
 		if err != nil {
 			return err
@@ -199,6 +212,9 @@ func Run(ctx context.Context, cfg Config, d Deps) error {
 	cancel()
 	if router != nil {
 		_ = router.Close()
+	}
+	if hooks != nil && hooks.router != nil {
+		_ = hooks.router.Close()
 	}
 	wg.Wait()
 	return runErr

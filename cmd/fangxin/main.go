@@ -47,6 +47,7 @@ func env(name, def string) string {
 type settings struct {
 	dataDir, listen, role, logPath, viewsDir, kafka, es, logLevel, namespace string
 	demo                                                                     bool
+	hooks                                                                    webhookSettings
 	rulesFile                                                                string
 	noRuleEngine                                                             bool
 }
@@ -62,6 +63,7 @@ func (s *settings) bind(cmd *cobra.Command) {
 	f.StringVar(&s.es, "elasticsearch-url", env("FANGXIN_ELASTICSEARCH_URL", ""), "comma-separated Elasticsearch URLs: use Elasticsearch for the views (FANGXIN_ELASTICSEARCH_URL)")
 	f.StringVar(&s.namespace, "namespace", env("FANGXIN_NAMESPACE", ""), "prefix of the Kafka topics and groups and the Elasticsearch indices, so hubs can share clusters (FANGXIN_NAMESPACE)")
 	f.StringVar(&s.logLevel, "log-level", env("FANGXIN_LOG_LEVEL", "info"), "debug, info, warn or error (FANGXIN_LOG_LEVEL)")
+	s.hooks.bind(f)
 }
 
 func split(s string) []string {
@@ -76,6 +78,7 @@ func split(s string) []string {
 
 func (s *settings) config() hub.Config {
 	c := hub.Config{DataDir: s.dataDir, Listen: s.listen, Role: s.role, Demo: s.demo, RulesFile: s.rulesFile, NoRuleEngine: s.noRuleEngine}
+	c.Webhooks = s.hooks.config()
 	if s.logPath != "" || s.kafka == "" {
 		c.Log.Embedded = &hub.EmbeddedLogConfig{Path: s.logPath}
 	}

@@ -127,7 +127,7 @@ func dropNamespace(t *testing.T, brokers, es, ns string) {
 	if _, err := c.DeleteTopics(ctx, &kafka.DeleteTopicsRequest{Topics: []string{ns + ".fangxin.events.v1", ns + ".fangxin.poison.v1"}}); err != nil {
 		t.Logf("deleting the topics of %s: %v", ns, err)
 	}
-	if _, err := c.DeleteGroups(ctx, &kafka.DeleteGroupsRequest{GroupIDs: []string{ns + ".views", ns + ".rules", ns + ".incidents"}}); err != nil {
+	if _, err := c.DeleteGroups(ctx, &kafka.DeleteGroupsRequest{GroupIDs: []string{ns + ".views", ns + ".rules", ns + ".incidents", ns + ".webhooks"}}); err != nil {
 		t.Logf("deleting the consumer group of %s: %v", ns, err)
 	}
 	// Elasticsearch refuses to delete indices by wildcard (action.destructive_requires_name):

@@ -24,7 +24,7 @@ type Field struct {
 	Type        string // string, int, number, bool, duration, list, map, object
 	Default     string
 	Required    bool
-	Secret      bool   // never logged or printed; "${VAR}" is read from the environment
+	Secret      bool   // never logged or printed; write "${VAR}" to read it from the environment
 	Description string // English
 }
 
@@ -82,7 +82,8 @@ func typeName(t reflect.Type) string {
 }
 
 // Prepare applies the default tag to every zero field of cfg (a pointer to a tagged struct),
-// replaces secret fields written as "${VAR}" with the environment variable's value, and checks
+// replaces string fields written as "${VAR}" (the whole value) with the environment variable's
+// value, which is how secrets stay out of connector files, and checks
 // required fields. It reports every problem at once; fields are named with prefix (e.g.
 // "source.").
 func Prepare(cfg any, prefix string) error {
@@ -108,7 +109,7 @@ func prepare(v reflect.Value, prefix string) error {
 				panic(fmt.Sprintf("connectors: bad default tag on %s%s: %v", prefix, name, err)) // programming error
 			}
 		}
-		if sf.Tag.Get("secret") == "true" && fv.Kind() == reflect.String {
+		if fv.Kind() == reflect.String {
 			s := fv.String()
 			if strings.HasPrefix(s, "${") && strings.HasSuffix(s, "}") {
 				env := s[2 : len(s)-1]

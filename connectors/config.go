@@ -25,13 +25,13 @@ type Config struct {
 
 	// Source and Sink are tagged unions: `kind` picks the registered kind, the other keys are
 	// that kind's config (see `fangxin connect spec`).
-	Source yaml.Node `yaml:"source"`
-	Sink   yaml.Node `yaml:"sink"`
+	Source yaml.Node `yaml:"source" required:"true" desc:"The source block: kind (csv, xlsx, ...) and that kind's fields below."`
+	Sink   yaml.Node `yaml:"sink" desc:"The sink block: kind (gateway, kafka) and that kind's fields below. Needed by run, not by check."`
 
 	// Mapping turns a record into an event; Mappings lists several, the first whose `when`
 	// matches a record applies. Exactly one of the two is set.
-	Mapping  *Mapping  `yaml:"mapping"`
-	Mappings []Mapping `yaml:"mappings"`
+	Mapping  *Mapping  `yaml:"mapping" desc:"How a record becomes an event (see Mapping). Set mapping or mappings."`
+	Mappings []Mapping `yaml:"mappings" desc:"Several mappings, each with a when; the first that matches a record applies."`
 
 	// Dir is the folder of the connector file (set by Load).
 	Dir string `yaml:"-"`
@@ -47,6 +47,14 @@ type Loaded struct {
 	SinkKind   string
 	Sink       SinkConfig // nil when the file has no sink block (enough for check)
 	Mappings   []*Mapping // compiled
+}
+
+// DeadLetterPath is the dead-letter file, resolved against the connector file's folder.
+func (l *Loaded) DeadLetterPath() string { return Env{Dir: l.Dir}.Path(l.DeadLetter) }
+
+// CheckpointPath is the checkpoint file.
+func (l *Loaded) CheckpointPath() string {
+	return filepath.Join(Env{Dir: l.Dir}.Path(l.StateDir), l.Name+".checkpoint.json")
 }
 
 // Load reads and validates a connector file, decoding its source and sink blocks with the kinds
@@ -99,7 +107,7 @@ func Parse(raw []byte, dir string, reg *Registry) (*Loaded, error) {
 
 	// source
 	if c.Source.Kind == 0 {
-		errs = append(errs, errors.New("source: 必填 (required)"))
+		// reported by Prepare (required)
 	} else if kind, cfg, err := decodeKind(&c.Source, "source", func(k string) (any, bool) {
 		sk, ok := reg.Source(k)
 		if !ok {

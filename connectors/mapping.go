@@ -34,21 +34,21 @@ import (
 type Mapping struct {
 	// When limits the mapping to records whose column holds one of the values; with several
 	// mappings the first that matches applies.
-	When *When `yaml:"when"`
+	When *When `yaml:"when" desc:"Limits the mapping to records whose column holds one of the listed values: {column: 状态, in: [列入]}. With several mappings the first that matches applies; a record none matches is dead-lettered."`
 	// Type is the event type; usually {const: TYPE}, or a column with a value map.
-	Type Value `yaml:"type"`
+	Type Value `yaml:"type" required:"true" desc:"The event type, a Value: usually {const: penalty.imposed}, or a column with a map to types."`
 	// Key names the columns that identify a record in its system (a decision number, a work
 	// order number). The event id is {name}:{type}:{values joined by |}, hashed when longer than
 	// 128 characters. Without Key the id is a hash of the connector name, the type and the
 	// whole normalised record: the same record gives the same id, an edited one a new id.
-	Key []string `yaml:"key"`
+	Key []string `yaml:"key" desc:"Columns that identify the record in its system (decision number, work-order number). The event id is {name}:{type}:{values joined by |} (hashed past 128 characters). Without key: {name}:{type}:{hash of the whole normalised record}."`
 	// Subject is the merchant's unified social credit code; optional (work orders often have
 	// none: they carry data.merchant_name and data.address instead).
-	Subject *Value `yaml:"subject"`
+	Subject *Value `yaml:"subject" desc:"The merchant's unified social credit code (a Value, upper-cased). Leave it out for work orders that name no code: they carry data.merchant_name and data.address."`
 	// Time is the event time.
-	Time Value `yaml:"time"`
+	Time Value `yaml:"time" required:"true" desc:"The event time (a Value of type time)."`
 	// Data maps each data field (dotted for nested objects: consumer.phone) to its value.
-	Data map[string]Value `yaml:"data"`
+	Data map[string]Value `yaml:"data" required:"true" desc:"Each data field of the type (see the event catalogue) and its Value; dotted names nest (consumer.phone)."`
 
 	where, name, bureau string
 	fields              []string // sorted data field names
@@ -56,8 +56,8 @@ type Mapping struct {
 
 // When selects records by a column's value.
 type When struct {
-	Column string   `yaml:"column"`
-	In     []string `yaml:"in"`
+	Column string   `yaml:"column" desc:"The column to test."`
+	In     []string `yaml:"in" desc:"The values that select the record."`
 }
 
 // Value declares where one field's value comes from and how it is converted. Exactly one of
@@ -65,22 +65,22 @@ type When struct {
 // empty, Map translates it, Type converts it and Lookup resolves it to a code. A bare YAML
 // string is shorthand for {column: NAME}.
 type Value struct {
-	Column   string `yaml:"column"`
-	Const    string `yaml:"const"`
-	Template string `yaml:"template"` // "{{街道}}{{门牌号}}": columns in double braces
-	Default  string `yaml:"default"`
+	Column   string `yaml:"column" desc:"Column the value comes from, as the header spells it (统一社会信用代码). A bare string instead of a block means {column: NAME}."`
+	Const    string `yaml:"const" desc:"A constant value."`
+	Template string `yaml:"template" desc:"Text with columns in double braces: '{{街道}}{{门牌号}}'."`
+	Default  string `yaml:"default" desc:"Used when the column is empty."`
 	// Map translates values (合格: pass); a "*" entry catches every other value. A value
 	// missing from a map without "*" is an error that lists the allowed ones.
-	Map map[string]string `yaml:"map"`
+	Map map[string]string `yaml:"map" desc:"Value map applied after trimming: {合格: pass, 不合格: fail}. A '*' entry catches every other value; without it an unknown value fails the record and the reason lists the allowed ones."`
 	// Type is string, int, number, amount, time or bool. Default: time for fields ending in _at
 	// and for deadline and valid_until; amount for *_cny; int for consumers and satisfaction;
 	// string otherwise.
-	Type string `yaml:"type"`
+	Type string `yaml:"type" desc:"string, int, number, amount or time (or bool). time reads 2018年12月24日, 2018/12/24, 2018-12-24 09:30, 20181224, RFC 3339 and Excel serials, in Asia/Shanghai when no zone is given; amount reads 1,200.50元, ￥300, 1.2万 (12000). Default: time for *_at, deadline and valid_until; amount for *_cny; int for consumers and satisfaction; string otherwise."`
 	// Lookup resolves names to codes: township (名称或九位代码) or industry (GB/T 4754 小类名称或代码).
 	// Default: township and industry fields look up themselves.
-	Lookup string `yaml:"lookup"`
+	Lookup string `yaml:"lookup" desc:"township: a Lizhou township or street name (嘉陵街道, or 嘉陵 when unambiguous) or nine-digit code, to the code. industry: a GB/T 4754-2017 class name (正餐服务) or code, to the code. Default: township and industry fields look themselves up."`
 	// Optional fields are left out when empty; an empty required field fails the record.
-	Optional bool `yaml:"optional"`
+	Optional bool `yaml:"optional" desc:"Leave the field out when empty. Without it an empty value fails the record, naming the column and row."`
 }
 
 // UnmarshalYAML accepts a bare string as a column name.

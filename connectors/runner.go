@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"path/filepath"
 	"strings"
 	"time"
 
@@ -63,7 +62,7 @@ func Run(ctx context.Context, l *Loaded, opt Options) (Stats, error) {
 	met := NewMetrics(opt.Registerer)
 	dry := opt.DryRun != nil
 
-	cpf := CheckpointFile{Path: filepath.Join(env.Path(l.StateDir), l.Name+".checkpoint.json")}
+	cpf := CheckpointFile{Path: l.CheckpointPath()}
 	var cp Checkpoint
 	var sink Sink
 	var dead deadLetterWriter
@@ -78,7 +77,7 @@ func Run(ctx context.Context, l *Loaded, opt Options) (Stats, error) {
 		if cp, err = cpf.Load(); err != nil {
 			return st, err
 		}
-		dlf, err := OpenDeadLetterFile(env.Path(l.DeadLetter))
+		dlf, err := OpenDeadLetterFile(l.DeadLetterPath())
 		if err != nil {
 			return st, err
 		}

@@ -45,7 +45,10 @@ type Loaded struct {
 	SourceKind string
 	Source     SourceConfig
 	SinkKind   string
-	Sink       SinkConfig // nil when the file has no sink block (enough for check)
+	Sink       SinkConfig // nil when the file has no sink block or SinkErr is set
+	// SinkErr holds the sink block's problems (an unset ${KEY} variable, a bad URL). Run
+	// refuses to start with it; check, which sends nothing, only reports it.
+	SinkErr error
 	Mappings   []*Mapping // compiled
 }
 
@@ -129,7 +132,7 @@ func Parse(raw []byte, dir string, reg *Registry) (*Loaded, error) {
 			}
 			return sk.Config(), true
 		}, kindNames(reg.Sinks())); err != nil {
-			errs = append(errs, err)
+			l.SinkErr = err
 		} else {
 			l.SinkKind, l.Sink = kind, cfg.(SinkConfig)
 		}

@@ -70,6 +70,9 @@ func Run(ctx context.Context, l *Loaded, opt Options) (Stats, error) {
 		sink = printSink{json.NewEncoder(opt.DryRun)}
 		dead = printDead{opt.Errors}
 	} else {
+		if l.SinkErr != nil {
+			return st, l.SinkErr
+		}
 		if l.Sink == nil {
 			return st, errors.New("sink: 运行需要配置 sink (run needs a sink block)")
 		}

@@ -116,6 +116,7 @@ func prepare(v reflect.Value, prefix string) error {
 				val, ok := os.LookupEnv(env)
 				if !ok || val == "" {
 					errs = append(errs, fmt.Errorf("%s%s: 环境变量 %s 未设置 (environment variable %s is not set)", prefix, name, env, env))
+					continue
 				}
 				fv.SetString(val)
 			}

@@ -93,6 +93,9 @@ checkpoint nor the dead-letter file. Exits non-zero when any record fails.`,
 			if err != nil {
 				return err
 			}
+			if l.SinkErr != nil {
+				fmt.Fprintf(stderr, "注意 note: sink 配置有问题，run 时会失败 (the sink block has problems; run would fail): %v\n", l.SinkErr)
+			}
 			if len(args) == 2 {
 				ps, ok := l.Source.(interface{ SetPath(string) })
 				if !ok {

@@ -207,4 +207,3 @@ func TestConfigValidate(t *testing.T) {
 		}
 	}
 }
-

@@ -48,8 +48,8 @@ type Loaded struct {
 	Sink       SinkConfig // nil when the file has no sink block or SinkErr is set
 	// SinkErr holds the sink block's problems (an unset ${KEY} variable, a bad URL). Run
 	// refuses to start with it; check, which sends nothing, only reports it.
-	SinkErr error
-	Mappings   []*Mapping // compiled
+	SinkErr  error
+	Mappings []*Mapping // compiled
 }
 
 // DeadLetterPath is the dead-letter file, resolved against the connector file's folder.

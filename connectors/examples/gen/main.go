@@ -24,7 +24,9 @@ func main() {
 	}
 }
 
-func day(y, m, d int) time.Time { return time.Date(y, time.Month(m), d, 0, 0, 0, 0, connectors.Shanghai) }
+func day(y, m, d int) time.Time {
+	return time.Date(y, time.Month(m), d, 0, 0, 0, 0, connectors.Shanghai)
+}
 
 func write(dir string) error {
 	m := sample.MerchantN

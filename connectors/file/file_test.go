@@ -13,7 +13,7 @@ import (
 
 	"github.com/lizhou/fangxin/connectors"
 	"github.com/lizhou/fangxin/connectors/file"
-	"github.com/lizhou/fangxin/connectors/internal/sample"
+	"github.com/lizhou/fangxin/connectors/sample"
 )
 
 func env(dir string) connectors.Env {

@@ -9,7 +9,7 @@ import (
 	"time"
 
 	"github.com/lizhou/fangxin/connectors"
-	"github.com/lizhou/fangxin/connectors/internal/sample"
+	"github.com/lizhou/fangxin/connectors/sample"
 	"github.com/lizhou/fangxin/events"
 )
 

@@ -87,7 +87,7 @@ func (p *connectorProc) wait(t *testing.T) (read, sent, dead int) {
 	if code := p.cmd.ProcessState.ExitCode(); code != 0 {
 		t.Fatalf("connector exited with %d: %s", code, p.stderr)
 	}
-	m := regexp.MustCompile(`\(read (\d+), sent (\d+), dead-lettered (\d+)\)`).FindStringSubmatch(p.stderr.String())
+	m := regexp.MustCompile(`\(read (\d+), sent (\d+), dead-lettered (\d+), skipped \d+\)`).FindStringSubmatch(p.stderr.String())
 	if m == nil {
 		t.Fatalf("no summary line: %s", p.stderr)
 	}

@@ -114,7 +114,7 @@ func Run(ctx context.Context, l *Loaded, opt Options) (Stats, error) {
 		}
 		bar = progressbar.NewOptions64(total, progressbar.OptionSetWriter(opt.Progress),
 			progressbar.OptionSetDescription(l.Name), progressbar.OptionThrottle(200*time.Millisecond),
-			progressbar.OptionShowCount(), progressbar.OptionClearOnFinish())
+			progressbar.OptionShowCount(), progressbar.OptionOnCompletion(func() { fmt.Fprintln(opt.Progress) }))
 		defer bar.Finish()
 	}
 

@@ -49,7 +49,8 @@ type Stats struct {
 //
 // A record that fails mapping or validation, or that the sink rejects for good, goes to the
 // dead-letter file and the run goes on. A sink error (the hub unreachable after retries) stops
-// the run with the error; the checkpoint still points before the unsent batch.
+// the run with the error; the checkpoint still points before the unsent batch. When ctx ends,
+// Run returns ctx.Err() without sending the batch it was filling; the next run reads it again.
 func Run(ctx context.Context, l *Loaded, opt Options) (Stats, error) {
 	var st Stats
 	if opt.Logger == nil {
@@ -182,7 +183,7 @@ func Run(ctx context.Context, l *Loaded, opt Options) (Stats, error) {
 	for {
 		if limiter != nil {
 			if err := limiter.Wait(ctx); err != nil {
-				return st, errors.Join(err, flush())
+				return st, err // stopped: the unsent batch is read again next run
 			}
 		}
 		rec, err := src.Read(ctx)
@@ -201,6 +202,9 @@ func Run(ctx context.Context, l *Loaded, opt Options) (Stats, error) {
 			continue
 		}
 		if err != nil {
+			if ctx.Err() != nil {
+				return st, ctx.Err() // stopped: the unsent batch is read again next run
+			}
 			// Keep what is done: flush what was mapped before the failure.
 			return st, errors.Join(fmt.Errorf("source %s: %w", l.SourceKind, err), flush())
 		}

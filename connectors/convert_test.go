@@ -36,7 +36,7 @@ func TestParseTime(t *testing.T) {
 			t.Errorf("ParseTime(%q) = %s, want %s", tc.in, got, tc.want)
 		}
 	}
-	for _, bad := range []string{"", "明天", "2018年13月1日", "2018-02-30", "2018/12/24 25:00", "12/24/2018", "30", "abc"} {
+	for _, bad := range []string{"", "明天", "2018年13月1日", "2018-02-30", "2018/12/24 25:00", "12/24/2018", "30", "2018", "abc"} {
 		if got, err := ParseTime(bad); err == nil {
 			t.Errorf("ParseTime(%q) = %s, want an error", bad, got)
 		}

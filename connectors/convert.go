@@ -147,7 +147,11 @@ func ParseAmount(s string) (float64, error) {
 	if err != nil || math.IsNaN(f) || math.IsInf(f, 0) {
 		return 0, fmt.Errorf("%q is not an amount", s)
 	}
-	return math.Round(f*factor*100) / 100, nil
+	v := math.Round(f*factor*100) / 100
+	if math.IsInf(v, 0) || math.IsNaN(v) {
+		return 0, fmt.Errorf("%q is out of range", s)
+	}
+	return v, nil
 }
 
 // LookupTownshipCode resolves a Lizhou township or street given as its nine-digit code, its

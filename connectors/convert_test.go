@@ -90,3 +90,26 @@ func TestLookups(t *testing.T) {
 		}
 	}
 }
+
+// Cell text from any office export must never crash the conversions.
+func FuzzParseTime(f *testing.F) {
+	for _, s := range []string{"2018年12月24日", "2018/12/24 09:30", "43458.5", "20181224", "2018-12-24T09:30:00+08:00", "２０１８年"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		if tm, err := ParseTime(s); err == nil && (tm.Year() < 1 || tm.Year() > 9999) {
+			t.Errorf("ParseTime(%q) = %s", s, tm)
+		}
+	})
+}
+
+func FuzzParseAmount(f *testing.F) {
+	for _, s := range []string{"1,200.50元", "1.2万", "￥300", "人民币5000元", "1e308万"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		if v, err := ParseAmount(s); err == nil && (v != v || v > 1e308 || v < -1e308) {
+			t.Errorf("ParseAmount(%q) = %v", s, v)
+		}
+	})
+}

@@ -63,6 +63,9 @@ func Run(ctx context.Context, l *Loaded, opt Options) (Stats, error) {
 	env := Env{Dir: l.Dir, Name: l.Name, Bureau: l.Bureau, Logger: log, Registerer: opt.Registerer}
 	met := NewMetrics(opt.Registerer)
 	dry := opt.DryRun != nil
+	if opt.Errors == nil {
+		opt.Errors = io.Discard
+	}
 
 	cpf := CheckpointFile{Path: l.CheckpointPath()}
 	var cp Checkpoint
@@ -113,10 +116,12 @@ func Run(ctx context.Context, l *Loaded, opt Options) (Stats, error) {
 		if prog != nil {
 			_, total = prog.Progress()
 		}
+		_, inBytes := src.(interface{ ProgressInBytes() })
 		bar = progressbar.NewOptions64(total, progressbar.OptionSetWriter(opt.Progress),
 			progressbar.OptionSetDescription(l.Name), progressbar.OptionThrottle(200*time.Millisecond),
-			progressbar.OptionShowCount(), progressbar.OptionOnCompletion(func() { fmt.Fprintln(opt.Progress) }))
-		defer bar.Finish()
+			progressbar.OptionShowCount(), progressbar.OptionShowBytes(inBytes),
+			progressbar.OptionOnCompletion(func() { fmt.Fprintln(opt.Progress) }))
+		defer bar.Exit() // leaves the bar as it is when the run stops early; Finish below on success
 	}
 
 	type pending struct {
@@ -246,6 +251,9 @@ func Run(ctx context.Context, l *Loaded, opt Options) (Stats, error) {
 				return st, err
 			}
 		}
+	}
+	if bar != nil {
+		bar.Finish()
 	}
 	log.Info("connector run finished", "read", st.Read, "sent", st.Sent, "dead_lettered", st.DeadLettered, "skipped", st.Skipped)
 	return st, nil

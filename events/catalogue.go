@@ -20,6 +20,7 @@ const (
 	TypeCreditDelisted       = "credit.delisted"
 	TypeWarningIssued        = "warning.issued"
 	TypeIncidentDetected     = "incident.detected"
+	TypeMerchantLinked       = "merchant.linked"
 )
 
 // Types lists every v1 type in catalogue order.
@@ -27,7 +28,7 @@ var Types = []string{
 	TypeMerchantRegistered, TypeComplaintReceived, TypeComplaintAssigned, TypeComplaintClosed,
 	TypeInspectionCompleted, TypeSamplingCompleted, TypePenaltyImposed,
 	TypeCertificationGranted, TypeCertificationRevoked, TypeCreditListed, TypeCreditDelisted,
-	TypeWarningIssued, TypeIncidentDetected,
+	TypeWarningIssued, TypeIncidentDetected, TypeMerchantLinked,
 }
 
 // Payload types. Field names are the wire names; optional fields are pointers or omitempty.
@@ -141,6 +142,25 @@ type IncidentDetected struct {
 	ResponsibleBureau []string  `json:"responsible_bureaus"`
 }
 
+// MerchantLinked links an event that named no merchant code (EventSource, EventID) to the
+// merchant USCC, which is also the event's subject. The hub records automatic links (source
+// HubSource, method auto); an officer's manual link comes from the officer's bureau (method
+// manual) through the gateway's link route, never through POST /v1/events.
+type MerchantLinked struct {
+	EventSource string  `json:"event_source"`
+	EventID     string  `json:"event_id"`
+	USCC        string  `json:"uscc"`
+	Method      string  `json:"method"`
+	Score       float64 `json:"score"`
+	Note        string  `json:"note,omitempty"`
+}
+
+// Link methods of merchant.linked.
+const (
+	LinkAuto   = "auto"
+	LinkManual = "manual"
+)
+
 // DecodeData decodes ev.Data into the payload struct of ev.Type (a pointer), or returns
 // (nil, nil) for a type outside the catalogue.
 func DecodeData(ev Event) (any, error) {
@@ -172,6 +192,8 @@ func DecodeData(ev Event) (any, error) {
 		v = new(WarningIssued)
 	case TypeIncidentDetected:
 		v = new(IncidentDetected)
+	case TypeMerchantLinked:
+		v = new(MerchantLinked)
 	default:
 		return nil, nil
 	}

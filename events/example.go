@@ -121,6 +121,10 @@ func Example(typ string) Event {
 			Count: 37, Window: "PT2H", FirstAt: exampleTime(24, 9), LastAt: exampleTime(24, 11),
 			ResponsibleBureau: []string{"amr", "commerce"},
 		}
+	case TypeMerchantLinked:
+		// The hub links a 12345 work order that named the gym by name and street.
+		ev.Source, ev.Time = HubSource, exampleTime(24, 9)
+		data = MerchantLinked{EventSource: SourceOf("hotline-12345"), EventID: "12345-20181224-0042", USCC: gym, Method: LinkAuto, Score: 0.93}
 	default:
 		return Event{}
 	}

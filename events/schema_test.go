@@ -52,6 +52,11 @@ var catalogueTable = map[string]struct {
 	},
 	TypeWarningIssued:    {required: []string{"title", "body", "issued_at"}, optional: []string{"industry", "township"}},
 	TypeIncidentDetected: {required: []string{"incident_id", "rule", "scope", "count", "window", "first_at", "last_at", "responsible_bureaus"}},
+	TypeMerchantLinked: {
+		required: []string{"event_source", "event_id", "uscc", "method", "score"},
+		optional: []string{"note"},
+		enums:    map[string][]string{"method": {"auto", "manual"}},
+	},
 }
 
 type schemaDoc struct {

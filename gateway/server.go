@@ -127,6 +127,7 @@ func New(cfg Config, d Deps) (*Server, error) {
 	s.route("GET /v1/merchants/{uscc}/history", s.authenticate(s.getHistory))
 	s.route("GET /v1/events", s.authenticate(s.searchEvents))
 	s.route("GET /v1/unlinked", s.authenticate(s.getUnlinked))
+	s.route("POST /v1/unlinked/{bureau}/{id}/link", s.authenticate(s.postLink))
 	s.route("GET /v1/bureaus", s.getBureaus)
 	s.route("GET /v1/schemas/{type}", s.getSchema)
 	s.route("GET /openapi.json", s.getOpenAPI)

@@ -23,6 +23,7 @@ import (
 	"github.com/lizhou/fangxin/events"
 	"github.com/lizhou/fangxin/gateway"
 	"github.com/lizhou/fangxin/projections"
+	"github.com/lizhou/fangxin/projections/linking"
 )
 
 // Deps are the process-wide things Run is given rather than creating: nothing global.
@@ -88,9 +89,9 @@ func Run(ctx context.Context, cfg Config, d Deps) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	var wg sync.WaitGroup
-	errc := make(chan error, 2)
+	errc := make(chan error, 3)
 
-	var router *message.Router
+	var router, lrouter *message.Router
 	if cfg.Role != RoleGateway {
 		sub, err := lg.Subscriber(projections.ViewsHandler)
 		if err != nil {
@@ -108,6 +109,24 @@ func Run(ctx context.Context, cfg Config, d Deps) error {
 			}
 		}()
 		registerLagGauge(d.Registerer, lg)
+
+		// The linker, beside the projector: links work orders that name a shop and a street.
+		lsub, err := lg.Subscriber(linking.LinkerHandler)
+		if err != nil {
+			return err
+		}
+		linker := linking.NewLinker(views, lg.Publisher(), linking.DefaultPolicy, d.Logger, d.Registerer)
+		lrouter, err = linking.NewRouter(linker, lsub, d.Logger)
+		if err != nil {
+			return err
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if err := lrouter.Run(ctx); err != nil {
+				errc <- fmt.Errorf("linker: %w", err)
+			}
+		}()
 	}
 
 	ready := func(ctx context.Context) error {
@@ -181,6 +200,9 @@ func Run(ctx context.Context, cfg Config, d Deps) error {
 	cancel()
 	if router != nil {
 		_ = router.Close()
+	}
+	if lrouter != nil {
+		_ = lrouter.Close()
 	}
 	wg.Wait()
 	return runErr

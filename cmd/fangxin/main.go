@@ -111,6 +111,7 @@ func newRoot(stdout, stderr io.Writer) *cobra.Command {
 	root.SetOut(stdout)
 	root.SetErr(stderr)
 	root.AddCommand(newServe(stdout, stderr), newRebuild(stdout, stderr), newKeys(stdout))
+	root.AddCommand(newConnect(stdout, stderr))
 	return root
 }
 

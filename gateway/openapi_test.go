@@ -371,7 +371,7 @@ func (v flakyViews) SearchMerchants(ctx context.Context, q projections.MerchantQ
 	return v.Store.SearchMerchants(ctx, q)
 }
 
-func newHub(t *testing.T, cfg gateway.Config) *hub {
+func newHub(t *testing.T, cfg gateway.Config, opts ...func(*gateway.Deps)) *hub {
 	t.Helper()
 	dir := t.TempDir()
 	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
@@ -418,7 +418,7 @@ func newHub(t *testing.T, cfg gateway.Config) *hub {
 	}
 
 	h := &hub{log: lg}
-	srv, err := gateway.New(cfg, gateway.Deps{
+	deps := gateway.Deps{
 		Publisher:  flakyPublisher{Publisher: lg.Publisher(), fail: &h.pubFail},
 		ReadModel:  flakyViews{Store: store, fail: &h.viewFail},
 		Keys:       keys,
@@ -431,7 +431,11 @@ func newHub(t *testing.T, cfg gateway.Config) *hub {
 			}
 			return nil
 		},
-	})
+	}
+	for _, o := range opts {
+		o(&deps)
+	}
+	srv, err := gateway.New(cfg, deps)
 	if err != nil {
 		t.Fatal(err)
 	}

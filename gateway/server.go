@@ -64,6 +64,8 @@ type Deps struct {
 	Registerer prometheus.Registerer
 	Gatherer   prometheus.Gatherer
 	Ready      func(context.Context) error
+	// Push are the push connectors served at POST /v1/connectors/{name}/push, by name.
+	Push map[string]PushConnector
 }
 
 // Server serves the HTTP API. It is safe for concurrent use.
@@ -76,6 +78,7 @@ type Server struct {
 	ready   func(context.Context) error
 	mux     *http.ServeMux
 	metrics *metrics
+	push    map[string]PushConnector
 }
 
 type metrics struct {
@@ -120,7 +123,7 @@ func New(cfg Config, d Deps) (*Server, error) {
 		d.Ready = func(context.Context) error { return nil }
 	}
 	s := &Server{cfg: cfg, pub: d.Publisher, rm: d.ReadModel, keys: d.Keys, log: d.Logger, ready: d.Ready,
-		mux: http.NewServeMux(), metrics: newMetrics(d.Registerer)}
+		mux: http.NewServeMux(), metrics: newMetrics(d.Registerer), push: d.Push}
 	s.route("POST /v1/events", s.authenticate(s.postEvents))
 	s.route("GET /v1/merchants", s.authenticate(s.searchMerchants))
 	s.route("GET /v1/merchants/{uscc}", s.authenticate(s.getMerchant))
@@ -128,6 +131,7 @@ func New(cfg Config, d Deps) (*Server, error) {
 	s.route("GET /v1/events", s.authenticate(s.searchEvents))
 	s.route("GET /v1/unlinked", s.authenticate(s.getUnlinked))
 	s.route("POST /v1/unlinked/{bureau}/{id}/link", s.authenticate(s.postLink))
+	s.route("POST /v1/connectors/{name}/push", s.authenticate(s.postPush))
 	s.route("GET /open311/v2/services.json", s.open311Services)
 	s.route("GET /open311/v2/services/{file}", s.open311Definition)
 	s.route("POST /open311/v2/requests.json", s.open311Post)

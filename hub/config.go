@@ -33,6 +33,9 @@ type Config struct {
 	Projector projections.ProjectorConfig
 	// Demo loads the reproducible demo dataset into an empty hub and prints one key per bureau.
 	Demo bool
+	// ConnectorsDir holds push connector files (*.yaml with source kind push) that the gateway
+	// serves at POST /v1/connectors/{name}/push; "" serves none.
+	ConnectorsDir string
 }
 
 // LogConfig selects the log backend.

@@ -142,7 +142,12 @@ func Run(ctx context.Context, cfg Config, d Deps) error {
 	}
 	var handler http.Handler
 	if cfg.Role != RoleProjector {
+		pushers, err := loadPushConnectors(cfg.ConnectorsDir)
+		if err != nil {
+			return err
+		}
 		srv, err := gateway.New(cfg.Gateway, gateway.Deps{
+			Push:      pushers,
 			Publisher: lg.Publisher(), ReadModel: views, Keys: keys, Logger: d.Logger,
 			Registerer: d.Registerer, Gatherer: d.Gatherer,
 			Ready: ready,

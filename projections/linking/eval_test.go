@@ -3,13 +3,18 @@ package linking_test
 import (
 	"context"
 	"fmt"
+	"net/http"
+	"os"
+	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/lizhou/fangxin/demo"
 	"github.com/lizhou/fangxin/eventlog"
 	"github.com/lizhou/fangxin/events"
 	"github.com/lizhou/fangxin/projections"
+	"github.com/lizhou/fangxin/projections/elastic"
 	"github.com/lizhou/fangxin/projections/embedded"
 	"github.com/lizhou/fangxin/projections/linking"
 )
@@ -24,15 +29,60 @@ const (
 	minRecall    = 0.90
 )
 
+// readModel is what the evaluation needs of a backend.
+type readModel interface {
+	projections.Store
+	linking.Finder
+}
+
 // TestPrecisionRecall runs every labelled case through the real pipeline: the demo register in an
 // embedded read model, Candidates from it, then the matcher and DefaultPolicy.
 func TestPrecisionRecall(t *testing.T) {
-	ctx := context.Background()
 	store, err := embedded.Open(t.TempDir(), embedded.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = store.Close() })
+	precision, recall := evaluate(t, store)
+	if precision < minPrecision || recall < minRecall {
+		t.Errorf("precision %.3f (want ≥ %.2f), recall %.3f (want ≥ %.2f)", precision, minPrecision, recall, minRecall)
+	}
+}
+
+// TestPrecisionRecallElasticsearch measures the same on the Elasticsearch read model, whose
+// candidate retrieval differs (one token per Han character). It runs when
+// FANGXIN_ELASTICSEARCH_URL is set, on indices of its own that it deletes.
+func TestPrecisionRecallElasticsearch(t *testing.T) {
+	urls := os.Getenv(elastic.EnvURL)
+	if urls == "" || os.Getenv("FANGXIN_SKIP_DISTRIBUTED") == "1" {
+		t.Skip(elastic.EnvURL + " is not set")
+	}
+	prefix := fmt.Sprintf("fxt-linking-%d", time.Now().UnixNano())
+	cfg := elastic.Config{URLs: strings.Split(urls, ","), IndexPrefix: prefix}
+	store, err := elastic.Open(context.Background(), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		_ = store.Close()
+		base := strings.TrimRight(cfg.URLs[0], "/")
+		for _, path := range []string{"/" + prefix + "-timeline-1", "/" + prefix + "-merchants-1",
+			"/_index_template/" + prefix + "-timeline", "/_index_template/" + prefix + "-merchants"} {
+			req, _ := http.NewRequest("DELETE", base+path, nil)
+			if resp, err := http.DefaultClient.Do(req); err == nil {
+				resp.Body.Close()
+			}
+		}
+	})
+	precision, recall := evaluate(t, store)
+	if precision < minPrecision || recall < minRecall {
+		t.Errorf("precision %.3f (want ≥ %.2f), recall %.3f (want ≥ %.2f)", precision, minPrecision, recall, minRecall)
+	}
+}
+
+// evaluate registers the demo register in store and scores every labelled case.
+func evaluate(t *testing.T, store readModel) (precision, recall float64) {
+	ctx := context.Background()
 	ds := demo.Generate(registerConfig)
 	var wg sync.WaitGroup
 	errs := make(chan error, len(ds.Merchants))
@@ -94,13 +144,11 @@ func TestPrecisionRecall(t *testing.T) {
 		k[1]++
 		perKind[c.Kind] = k
 	}
-	precision := float64(tp) / float64(max(1, tp+fp))
-	recall := float64(tp) / float64(max(1, tp+fn))
+	precision = float64(tp) / float64(max(1, tp+fp))
+	recall = float64(tp) / float64(max(1, tp+fn))
 	t.Logf("register %d merchants; %d cases: %d linked right, %d linked wrong, %d missed, %d rightly left unlinked", n, tp+fp+fn+tn, tp, fp, fn, tn)
 	t.Logf("precision %.3f, recall %.3f; right by kind: %v", precision, recall, perKind)
-	if precision < minPrecision || recall < minRecall {
-		t.Errorf("precision %.3f (want ≥ %.2f), recall %.3f (want ≥ %.2f)", precision, minPrecision, recall, minRecall)
-	}
+	return precision, recall
 }
 
 func describe(ms []linking.Match) string {

@@ -5,7 +5,6 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"log/slog"
 	"time"
@@ -31,8 +30,10 @@ type Views interface {
 	Event(ctx context.Context, source, id string) (projections.TimelineEntry, bool, error)
 }
 
-// errNotYet makes the linker wait (retry, then nack) for the projector to fold the event.
-var errNotYet = errors.New("linking: the event is not in the views yet")
+// WaitForViews bounds how long the linker waits for the projector to fold an event before it
+// leaves the event unlinked (an event the projector can never fold, sent to the poison queue,
+// must not stop the linker).
+const WaitForViews = 2 * time.Minute
 
 // Linker appends merchant.linked for events that name their merchant by name and address when the
 // best candidate is confident (Policy). It is safe for concurrent use.
@@ -87,16 +88,18 @@ func (l *Linker) Handle(msg *message.Message) error {
 		return nil // the projector sends it to the poison queue
 	}
 	q, ok := QueryOf(ev)
-	if !ok {
-		return nil
+	if !ok || len(events.Validate(ev, "")) > 0 {
+		return nil // not a work order naming a shop, or one the projector refuses too
 	}
 	ctx := msg.Context()
-	e, found, err := l.views.Event(ctx, ev.Source, ev.ID)
+	e, found, err := l.await(ctx, ev)
 	switch {
 	case err != nil:
 		return err
 	case !found:
-		return errNotYet
+		l.logger.Warn("linking: the views did not show the event in time; left unlinked", "event", ev.Key(), "waited", WaitForViews)
+		l.left.Inc()
+		return nil
 	case e.Linked != nil:
 		return nil // an officer was quicker, or this is a redelivery
 	}
@@ -121,9 +124,28 @@ func (l *Linker) Handle(msg *message.Message) error {
 	return nil
 }
 
+// await polls the views for ev, with backoff, up to WaitForViews: the projector folds the log
+// beside the linker, and the registrations before ev must be folded before it is matched.
+func (l *Linker) await(ctx context.Context, ev events.Event) (projections.TimelineEntry, bool, error) {
+	deadline := time.Now().Add(WaitForViews)
+	wait := 20 * time.Millisecond
+	for {
+		e, found, err := l.views.Event(ctx, ev.Source, ev.ID)
+		if err != nil || found || time.Now().After(deadline) {
+			return e, found, err
+		}
+		select {
+		case <-ctx.Done():
+			return e, false, ctx.Err()
+		case <-time.After(wait):
+		}
+		wait = min(2*wait, 2*time.Second)
+	}
+}
+
 // NewRouter runs the linker as a watermill router reading eventlog.Topic in consumer group
-// LinkerHandler (the subscriber carries the group), beside the projector. Events the views do not
-// hold yet are retried with backoff and then nacked, so they come back; nothing is dropped.
+// LinkerHandler (the subscriber carries the group), beside the projector. Read-model failures are
+// retried with backoff and then nacked, so the message comes back.
 func NewRouter(l *Linker, sub message.Subscriber, logger *slog.Logger) (*message.Router, error) {
 	wlog := watermill.NewSlogLogger(logger)
 	router, err := message.NewRouter(message.RouterConfig{CloseTimeout: 30 * time.Second}, wlog)

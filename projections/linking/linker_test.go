@@ -99,6 +99,10 @@ func TestLinker(t *testing.T) {
 			Name: "广元市利州区嘉陵街道老张火锅店", Township: "嘉陵街道", Industry: "H6210", Address: "四川省广元市利州区嘉陵街道蜀门北路12号", RegisteredAt: at}),
 		order("wo-1", "老张火锅（万达店）", "嘉陵街道蜀门北路12号"),
 		order("wo-2", "路边修鞋摊", "广元市利州区东坝街道新民街附近"),
+		// Invalid (no category): the projector poisons it, and the linker must not wait for it.
+		ev(events.SourceOf("hotline-12345"), events.TypeComplaintReceived, "", "wo-bad", map[string]any{
+			"complaint_id": "wo-bad", "channel": "12345", "summary": "x", "received_at": at, "merchant_name": "老张火锅", "address": "蜀门北路12号"}),
+		order("wo-3", "老张火锅店", "广元市利州区嘉陵街道蜀门北路12号"),
 	}
 	for _, e := range log {
 		if err := lg.Publisher().Publish(eventlog.Topic, eventlog.ToMessage(e)); err != nil {
@@ -110,9 +114,13 @@ func TestLinker(t *testing.T) {
 		e, ok, err := store.Event(ctx, events.SourceOf("hotline-12345"), "wo-1")
 		return err == nil && ok && e.Linked != nil
 	})
-	waitFor(t, "wo-2 seen by the linker", func() bool {
+	waitFor(t, "wo-3 linked after the invalid order", func() bool {
+		e, ok, err := store.Event(ctx, events.SourceOf("hotline-12345"), "wo-3")
+		return err == nil && ok && e.Linked != nil
+	})
+	waitFor(t, "the linker to pass every event", func() bool {
 		n, err := lg.Committed(eventlog.Topic, linking.LinkerHandler)
-		return err == nil && n >= 4 // three events and the link
+		return err == nil && n >= 7 // five events and two links
 	})
 	stop()
 	e, _, _ := store.Event(ctx, events.SourceOf("hotline-12345"), "wo-1")
@@ -145,7 +153,7 @@ func TestLinker(t *testing.T) {
 		t.Errorf("the second pass appended %d events", again-hw)
 	}
 	p, _, err := store.Profile(ctx, shop)
-	if err != nil || p.EventCount != 3 || p.CountsByType[events.TypeComplaintReceived] != 1 || p.CountsByType[events.TypeMerchantLinked] != 1 {
+	if err != nil || p.EventCount != 5 || p.CountsByType[events.TypeComplaintReceived] != 2 || p.CountsByType[events.TypeMerchantLinked] != 2 {
 		t.Errorf("profile after the linker ran twice: %+v, %v", p, err)
 	}
 }

@@ -15,7 +15,10 @@
 //     in data/bureaus.json: the 29 units of the plan's 附件2 and the hotlines hotline-12345,
 //     hotline-12315, hotline-12331); it must be the sending bureau's own;
 //   - type, one of Types; incident.detected (群体性、突发性消费事件) is emitted by the hub alone,
-//     with source HubSource;
+//     with source HubSource; merchant.linked (关联经营者: an event that named no code linked to
+//     a merchant) comes from the hub's matcher (source HubSource, method auto) or from an
+//     officer's bureau through the gateway's link route (method manual, ValidateLink), never
+//     through POST /v1/events;
 //   - subject, the merchant's unified social credit code (统一社会信用代码, GB 32100-2015, check
 //     character verified). A complaint.received with no known code omits it and carries
 //     data.merchant_name and data.address instead;

@@ -35,6 +35,8 @@ type Mapping struct {
 	// When limits the mapping to records whose column holds one of the values; with several
 	// mappings the first that matches applies.
 	When *When `yaml:"when" desc:"Limits the mapping to records whose column holds one of the listed values: {column: 状态, in: [列入]}. With several mappings the first that matches applies; a record none matches is dead-lettered."`
+	// Skip drops the records this mapping matches on purpose (a 12345 export's 咨询 rows).
+	Skip bool `yaml:"skip" desc:"Skip the records this mapping matches, on purpose: they are counted but neither sent nor dead-lettered (e.g. when: {column: 诉求类型, in: [咨询, 建议]}, skip: true). The other fields are then not needed."`
 	// Type is the event type; usually {const: TYPE}, or a column with a value map.
 	Type Value `yaml:"type" required:"true" desc:"The event type, a Value: usually {const: penalty.imposed}, or a column with a map to types."`
 	// Key names the columns that identify a record in its system (a decision number, a work
@@ -151,6 +153,12 @@ func (v *Value) compile(where, typ, lookup string) []error {
 func (m *Mapping) compile(where, name, bureau string) error {
 	m.where, m.name, m.bureau = where, name, bureau
 	var errs []error
+	if m.Skip {
+		if m.When == nil {
+			errs = append(errs, fmt.Errorf("%s.skip: 需要 when，否则会跳过所有记录 (needs a when, or every record is skipped)", where))
+		}
+		return errors.Join(errs...)
+	}
 	if m.When != nil && (m.When.Column == "" || len(m.When.In) == 0) {
 		errs = append(errs, fmt.Errorf("%s.when: 需要 column 和 in (needs column and in)", where))
 	}
@@ -420,11 +428,17 @@ func (v Value) eval(rec Record) (any, error) {
 	return raw, nil
 }
 
+// ErrSkip is MapRecord's answer for a record a skip mapping matched.
+var ErrSkip = errors.New("record skipped by a skip mapping")
+
 // MapRecord picks the first mapping that matches rec and maps it. A record no mapping matches
 // is an error naming the position.
 func MapRecord(ms []*Mapping, rec Record) (events.Event, error) {
 	for _, m := range ms {
 		if m.Matches(rec) {
+			if m.Skip {
+				return events.Event{}, ErrSkip
+			}
 			return m.Map(rec)
 		}
 	}

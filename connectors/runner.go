@@ -38,6 +38,7 @@ type Stats struct {
 	Read         int64 `json:"read"`
 	Sent         int64 `json:"sent"`
 	DeadLettered int64 `json:"dead_lettered"`
+	Skipped      int64 `json:"skipped"` // matched a skip mapping
 }
 
 // Run reads the connector's source, maps and validates every record, and sends the events in
@@ -113,7 +114,7 @@ func Run(ctx context.Context, l *Loaded, opt Options) (Stats, error) {
 		}
 		bar = progressbar.NewOptions64(total, progressbar.OptionSetWriter(opt.Progress),
 			progressbar.OptionSetDescription(l.Name), progressbar.OptionThrottle(200*time.Millisecond),
-			progressbar.OptionShowCount(), progressbar.OptionClearOnFinish())
+			progressbar.OptionShowCount(), progressbar.OptionOnCompletion(func() { fmt.Fprintln(opt.Progress) }))
 		defer bar.Finish()
 	}
 
@@ -219,6 +220,8 @@ func Run(ctx context.Context, l *Loaded, opt Options) (Stats, error) {
 		ev, err := MapRecord(l.Mappings, rec)
 		var r Reason
 		switch {
+		case errors.Is(err, ErrSkip):
+			st.Skipped++
 		case errors.As(err, &r):
 			if err := deadLetter(rec, StageMapping, nil, r); err != nil {
 				return st, err
@@ -240,7 +243,7 @@ func Run(ctx context.Context, l *Loaded, opt Options) (Stats, error) {
 			}
 		}
 	}
-	log.Info("connector run finished", "read", st.Read, "sent", st.Sent, "dead_lettered", st.DeadLettered)
+	log.Info("connector run finished", "read", st.Read, "sent", st.Sent, "dead_lettered", st.DeadLettered, "skipped", st.Skipped)
 	return st, nil
 }
 

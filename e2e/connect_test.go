@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"net"
 	"net/url"
 	"os"
 	"os/exec"
@@ -13,6 +14,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -58,16 +60,34 @@ mapping:
 // connectorProc is one `fangxin connect run` process.
 type connectorProc struct {
 	cmd    *exec.Cmd
-	stderr *bytes.Buffer
+	stderr *logText
 	exited chan struct{}
+}
+
+// logText collects a process's stderr; safe to read while the process writes.
+type logText struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (l *logText) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.buf.Write(p)
+}
+
+func (l *logText) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.buf.String()
 }
 
 func startConnector(t *testing.T, cfg, key string) *connectorProc {
 	t.Helper()
 	cmd := exec.Command(binPath, "connect", "run", cfg, "--log-level", "info")
 	cmd.Env = append(os.Environ(), "FANGXIN_KEY="+key)
-	p := &connectorProc{cmd: cmd, stderr: &bytes.Buffer{}, exited: make(chan struct{})}
-	cmd.Stderr = &syncWriter{w: p.stderr}
+	p := &connectorProc{cmd: cmd, stderr: &logText{}, exited: make(chan struct{})}
+	cmd.Stderr = p.stderr
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
@@ -87,7 +107,7 @@ func (p *connectorProc) wait(t *testing.T) (read, sent, dead int) {
 	if code := p.cmd.ProcessState.ExitCode(); code != 0 {
 		t.Fatalf("connector exited with %d: %s", code, p.stderr)
 	}
-	m := regexp.MustCompile(`\(read (\d+), sent (\d+), dead-lettered (\d+)\)`).FindStringSubmatch(p.stderr.String())
+	m := regexp.MustCompile(`\(read (\d+), sent (\d+), dead-lettered (\d+), skipped \d+\)`).FindStringSubmatch(p.stderr.String())
 	if m == nil {
 		t.Fatalf("no summary line: %s", p.stderr)
 	}
@@ -272,4 +292,62 @@ func TestConnectorHubRefusalsAreDeadLettered(t *testing.T) {
 		len(dl.Problems) == 0 || dl.Problems[0].Rule != "source-bureau" || dl.Event == nil {
 		t.Errorf("dead letter %s", lines[0])
 	}
+}
+
+// The hub is down when the connector starts: with few attempts the run fails, naming the cause,
+// and saves no checkpoint; with enough attempts it keeps retrying until the hub comes up, and
+// then delivers everything.
+func TestConnectorWaitsForTheHub(t *testing.T) {
+	dir := t.TempDir()
+	key := fangxin(t, "keys", "create", "--data-dir", filepath.Join(dir, "hub"), "--bureau", "amr")
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close()
+	if err := sample.WriteCSV(filepath.Join(dir, "register.csv"), "utf-8", sample.Registrations(300)); err != nil {
+		t.Fatal(err)
+	}
+	source := "  kind: csv\n  path: register.csv\n  header_row: 2"
+	cfg := connectorFile(t, dir, "amr-register", "amr", source, "http://"+addr, "0")
+	withAttempts := func(n int) {
+		b, _ := os.ReadFile(cfg)
+		s := regexp.MustCompile(`(?m)^  max_(attempts|backoff): \w+\n`).ReplaceAllString(string(b), "")
+		s = strings.Replace(s, "  backoff: 100ms\n", fmt.Sprintf("  backoff: 100ms\n  max_backoff: 500ms\n  max_attempts: %d\n", n), 1)
+		os.WriteFile(cfg, []byte(s), 0o644)
+	}
+
+	// t=0: no hub. Three attempts, then the run gives up.
+	withAttempts(3)
+	cmd := exec.Command(binPath, "connect", "run", cfg)
+	cmd.Env = append(os.Environ(), "FANGXIN_KEY="+key)
+	out, err := cmd.CombinedOutput()
+	if err == nil || !strings.Contains(string(out), "gateway unavailable after 3 attempts") {
+		t.Fatalf("run against no hub: err %v, output %s", err, out)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "state", "amr-register.checkpoint.json")); !os.IsNotExist(err) {
+		t.Fatalf("a checkpoint was saved although nothing was delivered: %v", err)
+	}
+
+	// t=1: a patient run starts and retries ...
+	withAttempts(1000)
+	p := startConnector(t, cfg, key)
+	deadline := time.Now().Add(time.Minute)
+	for !strings.Contains(p.stderr.String(), "retrying") {
+		select {
+		case <-p.exited:
+			t.Fatalf("the connector ended instead of retrying: %s", p.stderr)
+		case <-time.After(20 * time.Millisecond):
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the connector did not retry: %s", p.stderr)
+		}
+	}
+	// t=2: ... the hub comes up on the address, and every row arrives.
+	h := startHub(t, filepath.Join(dir, "hub"), "--listen", addr)
+	if read, sent, dead := p.wait(t); read != 300 || sent != 300 || dead != 0 {
+		t.Fatalf("read %d sent %d dead %d, want 300 300 0", read, sent, dead)
+	}
+	waitTotal(t, client{t, h.URL, key}, 300)
 }

@@ -64,6 +64,13 @@ func run() int {
 		return 1
 	}
 	defer os.RemoveAll(work)
+	if *connRows > 0 {
+		if err := benchConnectors(work, *connRows); err != nil {
+			fmt.Fprintln(os.Stderr, "bench:", err)
+			return 1
+		}
+		return 0
+	}
 	if err := bench(work); err != nil {
 		fmt.Fprintln(os.Stderr, "bench:", err)
 		return 1

@@ -65,8 +65,8 @@ at the end). Safe to kill and start again: nothing is sent twice into the hub's 
 				opt.Progress = stderr
 			}
 			st, err := connectors.Run(cmd.Context(), l, opt)
-			fmt.Fprintf(stderr, "%s: 读取 %d 条，发送 %d 条，死信 %d 条 (read %d, sent %d, dead-lettered %d)\n",
-				l.Name, st.Read, st.Sent, st.DeadLettered, st.Read, st.Sent, st.DeadLettered)
+			fmt.Fprintf(stderr, "%s: 读取 %d 条，发送 %d 条，死信 %d 条，跳过 %d 条 (read %d, sent %d, dead-lettered %d, skipped %d)\n",
+				l.Name, st.Read, st.Sent, st.DeadLettered, st.Skipped, st.Read, st.Sent, st.DeadLettered, st.Skipped)
 			if st.DeadLettered > 0 {
 				fmt.Fprintf(stderr, "死信文件 dead letters: %s\n", l.DeadLetterPath())
 			}
@@ -108,8 +108,8 @@ checkpoint nor the dead-letter file. Exits non-zero when any record fails.`,
 				ps.SetPath(abs)
 			}
 			st, err := connectors.Run(cmd.Context(), l, connectors.Options{DryRun: stdout, Errors: stderr})
-			fmt.Fprintf(stderr, "%s: 读取 %d 条，可发送 %d 条，错误 %d 条 (read %d, would send %d, failed %d)\n",
-				l.Name, st.Read, st.Sent, st.DeadLettered, st.Read, st.Sent, st.DeadLettered)
+			fmt.Fprintf(stderr, "%s: 读取 %d 条，可发送 %d 条，错误 %d 条，跳过 %d 条 (read %d, would send %d, failed %d, skipped %d)\n",
+				l.Name, st.Read, st.Sent, st.DeadLettered, st.Skipped, st.Read, st.Sent, st.DeadLettered, st.Skipped)
 			if err != nil {
 				return err
 			}

@@ -20,6 +20,9 @@ import (
 )
 
 // badRows are the rows the README documents as bad on purpose.
+// skipped counts the records skip mappings drop on purpose.
+var skipped = map[string]int64{"hotline-12345": 1}
+
 var badRows = map[string][]int{
 	"quality-sampling": {6},
 	"hotline-12345":    {6},
@@ -27,8 +30,8 @@ var badRows = map[string][]int{
 
 func TestExamples(t *testing.T) {
 	files, _ := filepath.Glob("*.yaml")
-	if len(files) < 8 {
-		t.Fatalf("found %d example connectors, want the 8 the README lists", len(files))
+	if len(files) < 9 {
+		t.Fatalf("found %d example connectors, want the 9 the README lists", len(files))
 	}
 	readme, _ := os.ReadFile("README.md")
 	types := map[string]bool{}
@@ -55,7 +58,10 @@ func TestExamples(t *testing.T) {
 			if !slices.Equal(gotBad, badRows[name]) || st.DeadLettered != int64(len(badRows[name])) {
 				t.Errorf("bad rows %v (%d failed), want %v:\n%s", gotBad, st.DeadLettered, badRows[name], errs.String())
 			}
-			if st.Sent == 0 || st.Sent+st.DeadLettered != st.Read {
+			if st.Skipped != skipped[name] {
+				t.Errorf("skipped %d records, want %d", st.Skipped, skipped[name])
+			}
+			if st.Sent == 0 || st.Sent+st.DeadLettered+st.Skipped != st.Read {
 				t.Errorf("stats %+v", st)
 			}
 			ids := map[string]bool{}
@@ -81,7 +87,7 @@ func TestExamples(t *testing.T) {
 			}
 		})
 	}
-	for _, typ := range []string{events.TypeMerchantRegistered, events.TypePenaltyImposed, events.TypeSamplingCompleted,
+	for _, typ := range []string{events.TypeMerchantRegistered, events.TypePenaltyImposed, events.TypeInspectionCompleted, events.TypeSamplingCompleted,
 		events.TypeComplaintReceived, events.TypeCertificationGranted, events.TypeCertificationRevoked,
 		events.TypeCreditListed, events.TypeCreditDelisted} {
 		if !types[typ] {

@@ -82,7 +82,7 @@ func write(dir string) error {
 	}
 
 	// 12345政府服务热线转办工单 (UTF-8): shop names and streets, no credit codes; row 6 names a
-	// street outside Lizhou (deliberately bad).
+	// street outside Lizhou (deliberately bad); row 7 is an enquiry (咨询), skipped by the mapping.
 	h := sample.Table{
 		Header: []string{"工单编号", "来电时间", "来电人", "联系电话", "诉求类型", "问题分类", "被反映对象", "事发地址", "所属街道（乡镇）", "诉求内容", "涉及金额", "涉及人数"},
 		Rows: [][]any{
@@ -91,6 +91,7 @@ func write(dir string) error {
 			{"GY12345-20181224-0201", "2018-12-24 14:15:00", "王先生", "13800000003", "投诉", "餐饮服务", "老码头火锅（南河店）", "利州区南河街道滨河北路12号", "南河街道", "就餐后腹泻，怀疑食材不新鲜，要求商家赔偿。", "", ""},
 			{"GY12345-20181225-0033", "2018-12-25 08:47:19", "赵女士", "13800000004", "举报", "价格", "万缘大道平价超市", "利州区万缘街道万缘大道201号", "万缘", "标价与结算价不一致，多收费用。", "36.5", "1"},
 			{"GY12345-20181225-0087", "2018-12-25 11:20:00", "陈先生", "13800000005", "投诉", "旅游", "某旅行社", "朝天区羊木镇", "朝天区", "跟团游被强制购物。", "800", "2"},
+			{"GY12345-20181225-0102", "2018-12-25 15:03:44", "孙女士", "13800000006", "咨询", "消费维权", "", "", "上西街道", "咨询预付卡消费纠纷的投诉渠道。", "", ""},
 		},
 	}
 	if err := sample.WriteCSV(filepath.Join(dir, "hotline-12345.csv"), "utf-8", h); err != nil {
@@ -107,6 +108,20 @@ func write(dir string) error {
 		},
 	}
 	if err := sample.WriteXLSX(filepath.Join(dir, "hotline-12315.xlsx"), "投诉登记", c); err != nil {
+		return err
+	}
+
+	// 双随机抽查结果 (CSV, UTF-8): 合格 / 责令整改 / 不合格 -> pass / rectify / fail.
+	ins := sample.Table{
+		Header: []string{"检查编号", "检查对象", "统一社会信用代码", "检查类型", "检查结果", "发现问题", "检查日期"},
+		Rows: [][]any{
+			{"SJ-2018-0455", m(1).Name, m(1).USCC, "双随机", "合格", "", "2018-12-25"},
+			{"SJ-2018-0456", m(3).Name, m(3).USCC, "双随机", "责令整改", "未公示预付卡退费规则，责令限期整改。", "2018-12-25"},
+			{"ZX-2018-0031", m(12).Name, m(12).USCC, "专项检查", "不合格", "后厨无健康证人员上岗，已立案调查。", "2018-12-26"},
+			{"RC-2018-0210", m(16).Name, m(16).USCC, "日常检查", "合格", "", "2018-12-27"},
+		},
+	}
+	if err := sample.WriteCSV(filepath.Join(dir, "amr-inspections.csv"), "utf-8", ins); err != nil {
 		return err
 	}
 	return nil

@@ -33,8 +33,9 @@ func NewPushConnector(l *connectors.Loaded) (PushConnector, error) {
 }
 
 // postPush maps a bureau system's own JSON with the connector's mapping and appends the events
-// that validate. It answers like a batch push: 202 all accepted, 207 some, 422 none (a problem
-// with results), one result per record naming each problem's field and rule.
+// that validate. It answers like a batch push: 202 none rejected, 207 some, 422 all (a problem
+// with results), one result per record naming each problem's field and rule; a record a skip
+// mapping matches is answered 204 and counted neither way.
 func (s *Server) postPush(w http.ResponseWriter, r *http.Request) {
 	start := time.Now()
 	caller := principalFrom(r.Context())
@@ -90,6 +91,8 @@ func (s *Server) postPush(w http.ResponseWriter, r *http.Request) {
 		res.ID, res.Source = ev.ID, ev.Source
 		var reason connectors.Reason
 		switch {
+		case errors.Is(err, connectors.ErrSkip):
+			res.Status = http.StatusNoContent // a skip mapping drops it on purpose
 		case errors.As(err, &reason):
 			res.Status = http.StatusUnprocessableEntity
 			res.Errors = []FieldError{{Field: field, Rule: "mapping", Detail: reason.ZH, DetailEN: reason.EN}}
@@ -128,9 +131,10 @@ func (s *Server) postPush(w http.ResponseWriter, r *http.Request) {
 	}
 	resp := BatchResponse{Results: results}
 	for _, res := range results {
-		if res.Status == http.StatusAccepted {
+		switch {
+		case res.Status == http.StatusAccepted:
 			resp.Accepted++
-		} else {
+		case res.Status >= 400:
 			resp.Rejected++
 		}
 	}

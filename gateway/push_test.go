@@ -36,10 +36,11 @@ func TestPushConnector(t *testing.T) {
 	  {"检查编号": "JC-2018-1202", "经营者": {"统一社会信用代码": "` + shop + `"}, "检查类型": "专项", "检查日期": "2018/12/25", "检查结果": "合格"},
 	  {"检查编号": "JC-2018-1203", "经营者": {"统一社会信用代码": "` + shop + `"}, "检查类型": "专项", "检查日期": "2018/12/26", "检查结果": "待定"},
 	  {"检查编号": "JC-2018-1204", "经营者": {"统一社会信用代码": "91510802MA6B000000"}, "检查类型": "日常", "检查日期": "2018/12/27", "检查结果": "合格"},
-	  "not a record"
+	  "not a record",
+	  {"检查编号": "ZC-2018-0001", "检查类型": "自查"}
 	]}`
 	res := decode[gateway.BatchResponse](t, h.call(t, sp, "POST", route, path, amr, jsonCT, []byte(body), 207))
-	if res.Accepted != 2 || res.Rejected != 3 {
+	if res.Accepted != 2 || res.Rejected != 3 || res.Results[5].Status != 204 {
 		t.Fatalf("push: %+v", res)
 	}
 	wantErr := map[int][2]string{2: {"records/2", "mapping"}, 3: {"records/3/subject", events.RuleUSCC}, 4: {"records/4", "type"}}

@@ -131,6 +131,12 @@ func (s *Server) postLink(w http.ResponseWriter, r *http.Request) {
 			"该事件本身带有经营者统一社会信用代码 "+target.Event.Subject+"，无需关联。"))
 		return
 	}
+	q, linkable := linking.QueryOf(target.Event)
+	if !linkable {
+		writeProblem(w, r, problem(http.StatusConflict, "not-linkable", "该事件不涉及具体经营者", "Event names no merchant",
+			"只有写明经营者名称和地址、但没有统一社会信用代码的投诉可以关联；该事件（"+target.Event.Type+"）针对的是乡镇、行业或全区。"))
+		return
+	}
 	prof, ok, err := s.rm.Profile(r.Context(), req.USCC)
 	if err != nil {
 		s.readFailed(w, r, err)
@@ -142,10 +148,7 @@ func (s *Server) postLink(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 
-	score := 0.0
-	if q, ok := linking.QueryOf(target.Event); ok {
-		score = linking.Score(q, projections.MerchantHit{USCC: prof.USCC, Name: prof.Name, Township: prof.Township, Address: prof.Address}).Score
-	}
+	score := linking.Score(q, projections.MerchantHit{USCC: prof.USCC, Name: prof.Name, Township: prof.Township, Address: prof.Address}).Score
 	data, err := json.Marshal(events.MerchantLinked{EventSource: source, EventID: id, USCC: req.USCC, Method: events.LinkManual, Score: score, Note: req.Note})
 	if err != nil {
 		panic(err) // a plain struct

@@ -34,15 +34,26 @@ func TestLinkRoute(t *testing.T) {
 		register(shop, "reg-11", "广元市利州区嘉陵街道老张火锅店", "嘉陵街道", "四川省广元市利州区嘉陵街道蜀门北路12号"),
 		register(other, "reg-12", "利州区东坝街道老张火锅店", "东坝街道", "四川省广元市利州区东坝街道新民街3号")), 202)
 	h.call(t, sp, "POST", "/v1/events", "/v1/events", hotline, ctHeader(events.MediaTypeStructured), structured(t, workOrder), 202)
+	warning := events.Example(events.TypeWarningIssued) // about a township: unlinked, but about no one merchant
+	warning.ID, warning.Subject = "warn-1", ""
+	h.call(t, sp, "POST", "/v1/events", "/v1/events", amr, ctHeader(events.MediaTypeStructured), structured(t, warning), 202)
 
 	// t=1: it is unlinked, with both shops of the name as candidates, the right one first.
 	var list gateway.UnlinkedResponse
 	waitFor(t, "the work order in /v1/unlinked", func() bool {
 		list = decode[gateway.UnlinkedResponse](t, h.call(t, sp, "GET", "/v1/unlinked", "/v1/unlinked", amr, nil, nil, 200))
-		return len(list.Events) == 1
+		return len(list.Events) == 2
 	})
-	if len(list.Candidates) != 1 || len(list.Candidates[0]) != 2 || list.Candidates[0][0].USCC != shop || list.Candidates[0][0].Score < 0.8 {
-		t.Fatalf("candidates = %+v, want %s first with a high score, then %s", list.Candidates, shop, other)
+	var cands []gateway.Candidate
+	for i, ev := range list.Events {
+		if ev.ID == "wo-777" {
+			cands = list.Candidates[i]
+		} else if len(list.Candidates[i]) != 0 {
+			t.Errorf("the warning has candidates %+v", list.Candidates[i])
+		}
+	}
+	if len(cands) != 2 || cands[0].USCC != shop || cands[0].Score < 0.8 {
+		t.Fatalf("candidates = %+v, want %s first with a high score, then %s", cands, shop, other)
 	}
 
 	// t=2: bad requests change nothing and name the field and rule.
@@ -63,6 +74,7 @@ func TestLinkRoute(t *testing.T) {
 		{path, `{"uscc":"` + shop + `","note":"` + string(make([]byte, 0)) + longNote() + `"}`, 422, "note", "max-length"},
 		{"/v1/unlinked/hotline-12315/no-such-order/link", `{"uscc":"` + shop + `"}`, 404, "", ""},
 		{"/v1/unlinked/amr/reg-11/link", `{"uscc":"` + shop + `"}`, 409, "", ""},
+		{"/v1/unlinked/amr/warn-1/link", `{"uscc":"` + shop + `"}`, 409, "", ""},
 	} {
 		b := h.call(t, sp, "POST", route, tc.path, amr, json, []byte(tc.body), tc.want)
 		if tc.field == "" {
@@ -81,7 +93,7 @@ func TestLinkRoute(t *testing.T) {
 		t.Errorf("link result %+v", res)
 	}
 	waitFor(t, "the work order to leave /v1/unlinked", func() bool {
-		return len(decode[gateway.UnlinkedResponse](t, h.call(t, sp, "GET", "/v1/unlinked", "/v1/unlinked", amr, nil, nil, 200)).Events) == 0
+		return len(decode[gateway.UnlinkedResponse](t, h.call(t, sp, "GET", "/v1/unlinked", "/v1/unlinked", amr, nil, nil, 200)).Events) == 1
 	})
 	hist := decode[gateway.HistoryResponse](t, h.call(t, sp, "GET", "/v1/merchants/{uscc}/history", "/v1/merchants/"+shop+"/history", amr, nil, nil, 200))
 	types := map[string]int{}

@@ -17,7 +17,7 @@ import (
 // per record naming the field and rule, and pushing again adds nothing.
 func TestPushConnector(t *testing.T) {
 	sp := loadSpec(t)
-	l, err := connectors.Load(filepath.Join("testdata", "push", "amr-inspections.yaml"), kinds.All().AddSource(push.Kind))
+	l, err := connectors.Load(filepath.Join("testdata", "push", "amr-inspections.yaml"), push.Registry(kinds.All(), push.Kind))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -21,7 +21,7 @@ func loadPushConnectors(dir string) (map[string]gateway.PushConnector, error) {
 	if err != nil {
 		return nil, err
 	}
-	reg := kinds.All().AddSource(push.Kind)
+	reg := push.Registry(kinds.All(), push.Kind)
 	out := map[string]gateway.PushConnector{}
 	var errs []error
 	for _, f := range files {

@@ -22,6 +22,7 @@ import (
 	"github.com/lizhou/fangxin/connectors"
 	"github.com/lizhou/fangxin/connectors/kinds"
 	"github.com/lizhou/fangxin/connectors/postgres"
+	"github.com/lizhou/fangxin/connectors/push"
 	"github.com/lizhou/fangxin/events"
 	"github.com/lizhou/fangxin/gateway"
 	"github.com/lizhou/fangxin/hub"
@@ -31,7 +32,7 @@ import (
 // process with SIGKILL in the middle of the table.
 const childEnv = "FANGXIN_PG_CHILD_CONFIG"
 
-func registry() *connectors.Registry { return kinds.All().AddSource(postgres.Kind) }
+func registry() *connectors.Registry { return push.Registry(kinds.All(), postgres.Kind) }
 
 func TestMain(m *testing.M) {
 	if path := os.Getenv(childEnv); path != "" {

@@ -152,3 +152,14 @@ func FillAbsent(ms []*connectors.Mapping, rec connectors.Record) {
 		}
 	}
 }
+
+// Registry is reg with the kinds added that it does not list yet: connectors/kinds.All may or
+// may not list push and postgres, and registering a kind twice panics.
+func Registry(reg *connectors.Registry, ks ...connectors.SourceKind) *connectors.Registry {
+	for _, k := range ks {
+		if _, ok := reg.Source(k.Name); !ok {
+			reg.AddSource(k)
+		}
+	}
+	return reg
+}

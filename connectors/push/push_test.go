@@ -3,6 +3,8 @@ package push
 import (
 	"errors"
 	"testing"
+
+	"github.com/lizhou/fangxin/connectors"
 )
 
 func TestDecode(t *testing.T) {
@@ -61,5 +63,13 @@ func TestValidate(t *testing.T) {
 	}
 	if err := (&Config{MaxRecords: 10, Records: "items"}).Validate(); err != nil {
 		t.Error(err)
+	}
+}
+
+func TestRegistryAddsOnce(t *testing.T) {
+	reg := Registry(connectors.NewRegistry(), Kind)
+	reg = Registry(reg, Kind) // a second time: no panic, still one
+	if k, ok := reg.Source("push"); !ok || k.Name != "push" || len(reg.Sources()) != 1 {
+		t.Errorf("registry %v", reg.Sources())
 	}
 }

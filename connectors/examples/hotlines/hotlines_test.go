@@ -17,7 +17,7 @@ import (
 )
 
 func registry() *connectors.Registry {
-	return kinds.All().AddSource(postgres.Kind).AddSource(push.Kind)
+	return push.Registry(kinds.All(), postgres.Kind, push.Kind)
 }
 
 func TestHotline12331Export(t *testing.T) {

@@ -127,6 +127,7 @@ func Run(ctx context.Context, cfg Config, d Deps) error {
 				errc <- fmt.Errorf("linker: %w", err)
 			}
 		}()
+		registerLinkerLagGauge(d.Registerer, lg)
 	}
 
 	ready := func(ctx context.Context) error {

@@ -73,3 +73,24 @@ func TestRegistryAddsOnce(t *testing.T) {
 		t.Errorf("registry %v", reg.Sources())
 	}
 }
+
+// FuzzDecode: no body makes Decode panic, and every record it returns is positioned and owns a
+// map (or is nil for a non-object, which the gateway answers per record).
+func FuzzDecode(f *testing.F) {
+	for _, s := range []string{`[{"a":1}]`, `{"items":[{"a":{"b":[1,2]}}]}`, `{"a":null}`, `[1,"x",{}]`, `{`, `"x"`, `[]`} {
+		f.Add([]byte(s), "")
+		f.Add([]byte(s), "items")
+	}
+	f.Fuzz(func(t *testing.T, body []byte, records string) {
+		c := &Config{Records: records, MaxRecords: 100}
+		recs, err := c.Decode(body)
+		if err != nil {
+			return
+		}
+		for i, r := range recs {
+			if r.Position.Key == "" {
+				t.Fatalf("record %d has no position", i)
+			}
+		}
+	})
+}

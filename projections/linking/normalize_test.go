@@ -65,3 +65,21 @@ func TestPick(t *testing.T) {
 		}
 	}
 }
+
+// FuzzScore: any text from a work order scores in [0, 1] without panicking, and a merchant
+// scored against its own registered name and address agrees with itself.
+func FuzzScore(f *testing.F) {
+	for _, s := range [][2]string{{"老张火锅（万达店）", "嘉陵街道蜀门北路12号"}, {"（（", "）"}, {"", ""}, {"ＡＢＣ有限公司", "利州区"}, {"店", "四川省"}} {
+		f.Add(s[0], s[1])
+	}
+	f.Fuzz(func(t *testing.T, name, addr string) {
+		m := Score(Query{Name: name, Address: addr}, projections.MerchantHit{USCC: "X", Name: "广元市利州区嘉陵街道老张火锅店", Address: "四川省广元市利州区嘉陵街道蜀门北路12号", Township: "510802002"})
+		if m.Score < 0 || m.Score > 1 || m.NameScore < 0 || m.NameScore > 1 || m.AddressScore < 0 || m.AddressScore > 1 {
+			t.Fatalf("scores out of range: %+v", m)
+		}
+		self := Score(Query{Name: name, Address: addr}, projections.MerchantHit{USCC: "Y", Name: name, Address: addr})
+		if Name(name) != "" && self.NameScore != 1 {
+			t.Fatalf("a name against itself scores %v", self.NameScore)
+		}
+	})
+}

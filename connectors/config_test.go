@@ -193,3 +193,16 @@ func counter(t *testing.T, reg *prometheus.Registry, name string) float64 {
 	t.Fatalf("no metric %s", name)
 	return 0
 }
+
+// A connector file of any bytes is accepted or refused, never a crash.
+func FuzzParse(f *testing.F) {
+	for _, p := range []string{"examples/amr-penalties.yaml", "examples/star-farmhouses.yaml", "examples/hotline-12345.yaml"} {
+		b, _ := os.ReadFile(p)
+		f.Add(b)
+	}
+	f.Add([]byte("name: x\nbureau: amr\nsource: {kind: csv}\nmapping: {type: 1}"))
+	reg := kinds.All()
+	f.Fuzz(func(t *testing.T, b []byte) {
+		_, _ = connectors.Parse(b, t.TempDir(), reg)
+	})
+}

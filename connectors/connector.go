@@ -90,8 +90,9 @@ type Poller interface {
 	PollInterval() time.Duration
 }
 
-// Progresser is implemented by sources that know how far along they are (bytes or rows); the
-// runner shows a progress bar from it on a terminal. total < 0 means unknown.
+// Progresser is implemented by sources that know how far along they are, in records (or in
+// bytes, when the source also has a ProgressInBytes() method); the runner shows a progress bar
+// from it on a terminal. total < 0 means unknown.
 type Progresser interface {
 	Progress() (done, total int64)
 }

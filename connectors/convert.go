@@ -69,6 +69,10 @@ var (
 // 1900-02-29, so serials from 61 on line up with this epoch; older ones are not business dates).
 var excelEpoch = time.Date(1899, 12, 30, 0, 0, 0, 0, Shanghai)
 
+// minSerial is the Excel serial of 1950-01-01: smaller numbers (a year typed alone, 2018; a
+// count) are not taken for dates.
+const minSerial = 18264
+
 // ParseTime reads a date or date-time as bureaus write them: 2018年12月24日, 2018年12月24日
 // 9时30分, 2018/12/24, 2018-12-24 09:30(:00), 2018.12.24, 20181224, RFC 3339, and Excel serial
 // dates (43458, 43458.3958). Without a zone the time is Asia/Shanghai.
@@ -108,7 +112,7 @@ func ParseTime(s string) (time.Time, error) {
 	}
 	if serialRE.MatchString(s) {
 		f, _ := strconv.ParseFloat(s, 64)
-		if f >= 61 && f < 2958466 { // 1900-03-01 .. 9999-12-31
+		if f >= minSerial && f < 2958466 { // 1950-01-01 .. 9999-12-31
 			days := math.Floor(f)
 			secs := math.Round((f - days) * 86400)
 			return excelEpoch.AddDate(0, 0, int(days)).Add(time.Duration(secs) * time.Second), nil
@@ -143,7 +147,11 @@ func ParseAmount(s string) (float64, error) {
 	if err != nil || math.IsNaN(f) || math.IsInf(f, 0) {
 		return 0, fmt.Errorf("%q is not an amount", s)
 	}
-	return math.Round(f*factor*100) / 100, nil
+	v := math.Round(f*factor*100) / 100
+	if math.IsInf(v, 0) || math.IsNaN(v) {
+		return 0, fmt.Errorf("%q is out of range", s)
+	}
+	return v, nil
 }
 
 // LookupTownshipCode resolves a Lizhou township or street given as its nine-digit code, its

@@ -36,7 +36,7 @@ func TestParseTime(t *testing.T) {
 			t.Errorf("ParseTime(%q) = %s, want %s", tc.in, got, tc.want)
 		}
 	}
-	for _, bad := range []string{"", "明天", "2018年13月1日", "2018-02-30", "2018/12/24 25:00", "12/24/2018", "30", "abc"} {
+	for _, bad := range []string{"", "明天", "2018年13月1日", "2018-02-30", "2018/12/24 25:00", "12/24/2018", "30", "2018", "abc"} {
 		if got, err := ParseTime(bad); err == nil {
 			t.Errorf("ParseTime(%q) = %s, want an error", bad, got)
 		}
@@ -89,4 +89,27 @@ func TestLookups(t *testing.T) {
 			t.Errorf("LookupIndustryCode(%q) = %q, want not found (classes only)", bad, got)
 		}
 	}
+}
+
+// Cell text from any office export must never crash the conversions.
+func FuzzParseTime(f *testing.F) {
+	for _, s := range []string{"2018年12月24日", "2018/12/24 09:30", "43458.5", "20181224", "2018-12-24T09:30:00+08:00", "２０１８年"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		if tm, err := ParseTime(s); err == nil && (tm.Year() < 1 || tm.Year() > 9999) {
+			t.Errorf("ParseTime(%q) = %s", s, tm)
+		}
+	})
+}
+
+func FuzzParseAmount(f *testing.F) {
+	for _, s := range []string{"1,200.50元", "1.2万", "￥300", "人民币5000元", "1e308万"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		if v, err := ParseAmount(s); err == nil && (v != v || v > 1e308 || v < -1e308) {
+			t.Errorf("ParseAmount(%q) = %v", s, v)
+		}
+	})
 }

@@ -77,7 +77,7 @@ type Value struct {
 	// Type is string, int, number, amount, time or bool. Default: time for fields ending in _at
 	// and for deadline and valid_until; amount for *_cny; int for consumers and satisfaction;
 	// string otherwise.
-	Type string `yaml:"type" desc:"string, int, number, amount or time (or bool). time reads 2018年12月24日, 2018/12/24, 2018-12-24 09:30, 20181224, RFC 3339 and Excel serials, in Asia/Shanghai when no zone is given; amount reads 1,200.50元, ￥300, 1.2万 (12000). Default: time for *_at, deadline and valid_until; amount for *_cny; int for consumers and satisfaction; string otherwise."`
+	Type string `yaml:"type" desc:"string, int, number, amount or time (or bool). time reads 2018年12月24日, 2018/12/24, 2018-12-24 09:30, 20181224, RFC 3339 and Excel serial dates (from 1950 on), in Asia/Shanghai when no zone is given; amount reads 1,200.50元, ￥300, 1.2万 (12000). Default: time for *_at, deadline and valid_until; amount for *_cny; int for consumers and satisfaction; string otherwise."`
 	// Lookup resolves names to codes: township (名称或九位代码) or industry (GB/T 4754 小类名称或代码).
 	// Default: township and industry fields look up themselves.
 	Lookup string `yaml:"lookup" desc:"township: a Lizhou township or street name (嘉陵街道, or 嘉陵 when unambiguous) or nine-digit code, to the code. industry: a GB/T 4754-2017 class name (正餐服务) or code, to the code. Default: township and industry fields look themselves up."`
@@ -143,6 +143,13 @@ func (v *Value) compile(where, typ, lookup string) []error {
 	}
 	if v.Lookup == "" {
 		v.Lookup = lookup
+	}
+	if len(v.Map) > 0 { // keys compare with normalised cell values
+		m := make(map[string]string, len(v.Map))
+		for k, to := range v.Map {
+			m[normalize(k)] = to
+		}
+		v.Map = m
 	}
 	if v.Lookup != "" && v.Lookup != "township" && v.Lookup != "industry" {
 		errs = append(errs, fmt.Errorf("%s.lookup: %q 应为 township 或 industry (must be township or industry)", where, v.Lookup))

@@ -49,7 +49,8 @@ type Stats struct {
 //
 // A record that fails mapping or validation, or that the sink rejects for good, goes to the
 // dead-letter file and the run goes on. A sink error (the hub unreachable after retries) stops
-// the run with the error; the checkpoint still points before the unsent batch.
+// the run with the error; the checkpoint still points before the unsent batch. When ctx ends,
+// Run returns ctx.Err() without sending the batch it was filling; the next run reads it again.
 func Run(ctx context.Context, l *Loaded, opt Options) (Stats, error) {
 	var st Stats
 	if opt.Logger == nil {
@@ -62,6 +63,9 @@ func Run(ctx context.Context, l *Loaded, opt Options) (Stats, error) {
 	env := Env{Dir: l.Dir, Name: l.Name, Bureau: l.Bureau, Logger: log, Registerer: opt.Registerer}
 	met := NewMetrics(opt.Registerer)
 	dry := opt.DryRun != nil
+	if opt.Errors == nil {
+		opt.Errors = io.Discard
+	}
 
 	cpf := CheckpointFile{Path: l.CheckpointPath()}
 	var cp Checkpoint
@@ -112,10 +116,12 @@ func Run(ctx context.Context, l *Loaded, opt Options) (Stats, error) {
 		if prog != nil {
 			_, total = prog.Progress()
 		}
+		_, inBytes := src.(interface{ ProgressInBytes() })
 		bar = progressbar.NewOptions64(total, progressbar.OptionSetWriter(opt.Progress),
 			progressbar.OptionSetDescription(l.Name), progressbar.OptionThrottle(200*time.Millisecond),
-			progressbar.OptionShowCount(), progressbar.OptionOnCompletion(func() { fmt.Fprintln(opt.Progress) }))
-		defer bar.Finish()
+			progressbar.OptionShowCount(), progressbar.OptionShowBytes(inBytes),
+			progressbar.OptionOnCompletion(func() { fmt.Fprintln(opt.Progress) }))
+		defer bar.Exit() // leaves the bar as it is when the run stops early; Finish below on success
 	}
 
 	type pending struct {
@@ -182,7 +188,7 @@ func Run(ctx context.Context, l *Loaded, opt Options) (Stats, error) {
 	for {
 		if limiter != nil {
 			if err := limiter.Wait(ctx); err != nil {
-				return st, errors.Join(err, flush())
+				return st, err // stopped: the unsent batch is read again next run
 			}
 		}
 		rec, err := src.Read(ctx)
@@ -201,6 +207,9 @@ func Run(ctx context.Context, l *Loaded, opt Options) (Stats, error) {
 			continue
 		}
 		if err != nil {
+			if ctx.Err() != nil {
+				return st, ctx.Err() // stopped: the unsent batch is read again next run
+			}
 			// Keep what is done: flush what was mapped before the failure.
 			return st, errors.Join(fmt.Errorf("source %s: %w", l.SourceKind, err), flush())
 		}
@@ -242,6 +251,9 @@ func Run(ctx context.Context, l *Loaded, opt Options) (Stats, error) {
 				return st, err
 			}
 		}
+	}
+	if bar != nil {
+		bar.Finish()
 	}
 	log.Info("connector run finished", "read", st.Read, "sent", st.Sent, "dead_lettered", st.DeadLettered, "skipped", st.Skipped)
 	return st, nil

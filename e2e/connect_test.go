@@ -351,3 +351,37 @@ func TestConnectorWaitsForTheHub(t *testing.T) {
 	}
 	waitTotal(t, client{t, h.URL, key}, 300)
 }
+
+// SIGTERM stops a run cleanly (exit 0, a note that it resumes), and the next run finishes the
+// file: the hub holds every row once.
+func TestConnectorStopsOnSIGTERM(t *testing.T) {
+	const rows = 2000
+	dir := t.TempDir()
+	key := fangxin(t, "keys", "create", "--data-dir", filepath.Join(dir, "hub"), "--bureau", "amr")
+	h := startHub(t, filepath.Join(dir, "hub"))
+	if err := sample.WriteCSV(filepath.Join(dir, "register.csv"), "utf-8", sample.Registrations(rows)); err != nil {
+		t.Fatal(err)
+	}
+	cfg := connectorFile(t, dir, "amr-register", "amr", "  kind: csv\n  path: register.csv\n  header_row: 2", h.URL, "400")
+	cpPath := filepath.Join(dir, "state", "amr-register.checkpoint.json")
+
+	p := startConnector(t, cfg, key)
+	deadline := time.Now().Add(2 * time.Minute)
+	for readCheckpoint(cpPath).Records == 0 {
+		if time.Now().After(deadline) {
+			t.Fatalf("no checkpoint within 2 minutes: %s", p.stderr)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	_ = p.cmd.Process.Signal(syscall.SIGTERM)
+	<-p.exited
+	if code := p.cmd.ProcessState.ExitCode(); code != 0 || !strings.Contains(p.stderr.String(), "resumes from the checkpoint") {
+		t.Fatalf("after SIGTERM: exit %d, %s", code, p.stderr)
+	}
+	if done := readCheckpoint(cpPath).Records; done >= rows {
+		t.Fatalf("the run finished (%d records) before SIGTERM arrived", done)
+	}
+	p2 := startConnector(t, cfg, key)
+	p2.wait(t)
+	waitTotal(t, client{t, h.URL, key}, rows)
+}

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -65,6 +66,10 @@ at the end). Safe to kill and start again: nothing is sent twice into the hub's 
 				opt.Progress = stderr
 			}
 			st, err := connectors.Run(cmd.Context(), l, opt)
+			if errors.Is(err, context.Canceled) {
+				fmt.Fprintln(stderr, "已停止，下次从检查点继续 (stopped; the next run resumes from the checkpoint)")
+				err = nil
+			}
 			fmt.Fprintf(stderr, "%s: 读取 %d 条，发送 %d 条，死信 %d 条，跳过 %d 条 (read %d, sent %d, dead-lettered %d, skipped %d)\n",
 				l.Name, st.Read, st.Sent, st.DeadLettered, st.Skipped, st.Read, st.Sent, st.DeadLettered, st.Skipped)
 			if st.DeadLettered > 0 {

@@ -207,3 +207,41 @@ func TestConfigValidate(t *testing.T) {
 		}
 	}
 }
+
+// Progress follows the parser, not the read-ahead: early in a 3 MiB file it is near the start,
+// at the end it is the file's size.
+func TestCSVProgress(t *testing.T) {
+	dir := t.TempDir()
+	if err := sample.WriteCSV(filepath.Join(dir, "big.csv"), "gbk", sample.Registrations(20000)); err != nil {
+		t.Fatal(err)
+	}
+	cfg := &file.CSVConfig{Path: "big.csv", HeaderRow: 2}
+	prepare(t, cfg)
+	src, err := cfg.Open(context.Background(), env(dir), "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer src.Close()
+	p := src.(connectors.Progresser)
+	if _, err := src.Read(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	done, total := p.Progress()
+	if total < 2<<20 || done > total/10 {
+		t.Errorf("after one record: %d of %d bytes", done, total)
+	}
+	last := done
+	for {
+		if _, err := src.Read(context.Background()); errors.Is(err, io.EOF) {
+			break
+		}
+		d, _ := p.Progress()
+		if d < last {
+			t.Fatalf("progress went back from %d to %d", last, d)
+		}
+		last = d
+	}
+	if done, total = p.Progress(); done != total {
+		t.Errorf("at the end: %d of %d bytes", done, total)
+	}
+}

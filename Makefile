@@ -22,6 +22,9 @@ test: build
 	if [ -z "$${FANGXIN_KAFKA_BROKERS:-}" ] || [ -z "$${FANGXIN_ELASTICSEARCH_URL:-}" ]; then \
 	  scripts/stack.sh up; eval "$$(scripts/stack.sh env)"; \
 	fi; \
+	if [ -z "$${FANGXIN_POSTGRES_URL:-}" ]; then \
+	  scripts/postgres.sh up; eval "$$(scripts/postgres.sh env)"; \
+	fi; \
 	FANGXIN_BIN=$(CURDIR)/$(BIN) $(GO) test -race -shuffle=on -timeout 30m ./... 2>&1 | tee .test.out; \
 	echo "distributed: FANGXIN_KAFKA_BROKERS=$${FANGXIN_KAFKA_BROKERS} FANGXIN_ELASTICSEARCH_URL=$${FANGXIN_ELASTICSEARCH_URL}"
 

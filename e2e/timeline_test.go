@@ -18,17 +18,20 @@ import (
 	"github.com/lizhou/fangxin/events"
 )
 
-// caughtUp waits until the projector has folded everything the log holds.
+// caughtUp waits until the projector has folded everything the log holds, and the linker has
+// looked at every event (its automatic links are then folded too).
 func (h *hub) caughtUp() {
 	h.t.Helper()
 	re := regexp.MustCompile(`(?m)^fangxin_projector_lag_events (\S+)$`)
+	linker := regexp.MustCompile(`(?m)^fangxin_linker_lag_events (\S+)$`)
 	deadline := time.Now().Add(120 * time.Second)
 	for time.Now().Before(deadline) {
 		resp, err := http.Get(h.URL + "/metrics")
 		if err == nil {
 			b, _ := io.ReadAll(resp.Body)
 			resp.Body.Close()
-			if m := re.FindStringSubmatch(string(b)); m != nil && m[1] == "0" {
+			l := linker.FindStringSubmatch(string(b))
+			if m := re.FindStringSubmatch(string(b)); m != nil && m[1] == "0" && (l == nil || l[1] == "0") {
 				return
 			}
 		}

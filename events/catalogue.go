@@ -24,6 +24,7 @@ const (
 	TypeIncidentResolved     = "incident.resolved"
 	TypeSilenceCreated       = "silence.created"
 	TypeSilenceDeleted       = "silence.deleted"
+	TypeMerchantLinked       = "merchant.linked"
 )
 
 // Types lists every v1 type in catalogue order.
@@ -33,6 +34,7 @@ var Types = []string{
 	TypeCertificationGranted, TypeCertificationRevoked, TypeCreditListed, TypeCreditDelisted,
 	TypeWarningIssued, TypeIncidentDetected,
 	TypeIncidentUpdated, TypeIncidentResolved, TypeSilenceCreated, TypeSilenceDeleted,
+	TypeMerchantLinked,
 }
 
 // HubTypes are the types only the hub writes (Validate reports them as reserved-type; the hub
@@ -224,6 +226,25 @@ type SilenceDeleted struct {
 	DeletedBy string    `json:"deleted_by"`
 }
 
+// MerchantLinked links an event that named no merchant code (EventSource, EventID) to the
+// merchant USCC, which is also the event's subject. The hub records automatic links (source
+// HubSource, method auto); an officer's manual link comes from the officer's bureau (method
+// manual) through the gateway's link route, never through POST /v1/events.
+type MerchantLinked struct {
+	EventSource string  `json:"event_source"`
+	EventID     string  `json:"event_id"`
+	USCC        string  `json:"uscc"`
+	Method      string  `json:"method"`
+	Score       float64 `json:"score"`
+	Note        string  `json:"note,omitempty"`
+}
+
+// Link methods of merchant.linked.
+const (
+	LinkAuto   = "auto"
+	LinkManual = "manual"
+)
+
 // DecodeData decodes ev.Data into the payload struct of ev.Type (a pointer), or returns
 // (nil, nil) for a type outside the catalogue.
 func DecodeData(ev Event) (any, error) {
@@ -261,6 +282,8 @@ func DecodeData(ev Event) (any, error) {
 		v = new(SilenceCreated)
 	case TypeSilenceDeleted:
 		v = new(SilenceDeleted)
+	case TypeMerchantLinked:
+		v = new(MerchantLinked)
 	default:
 		return nil, nil
 	}

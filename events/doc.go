@@ -19,7 +19,10 @@
 //     HubSource, and silences (silence.created, silence.deleted) with the officer's bureau as
 //     source, written by the gateway on /v1/silences. incident.detected gained optional fields
 //     (level, title, fingerprint…) before the hub ever emitted one, so no v1 reader saw the
-//     older shape;
+//     older shape; merchant.linked (关联经营者: an event that named no code linked to
+//     a merchant) comes from the hub's matcher (source HubSource, method auto) or from an
+//     officer's bureau through the gateway's link route (method manual, ValidateLink), never
+//     through POST /v1/events;
 //   - subject, the merchant's unified social credit code (统一社会信用代码, GB 32100-2015, check
 //     character verified). A complaint.received with no known code omits it and carries
 //     data.merchant_name and data.address instead;

@@ -151,6 +151,10 @@ func Example(typ string) Event {
 	case TypeSilenceDeleted:
 		ev.Source, ev.Subject, ev.Time = SourceOf("amr"), "", exampleTime(25, 9)
 		data = SilenceDeleted{SilenceID: "SIL-20181224-001", DeletedAt: exampleTime(25, 9), DeletedBy: "amr"}
+	case TypeMerchantLinked:
+		// The hub links a 12345 work order that named the gym by name and street.
+		ev.Source, ev.Time = HubSource, exampleTime(24, 9)
+		data = MerchantLinked{EventSource: SourceOf("hotline-12345"), EventID: "12345-20181224-0042", USCC: gym, Method: LinkAuto, Score: 0.93}
 	default:
 		return Event{}
 	}

@@ -60,6 +60,11 @@ var catalogueTable = map[string]struct {
 	},
 	TypeSilenceCreated: {required: []string{"silence_id", "matchers", "reason", "starts_at", "ends_at", "created_by"}},
 	TypeSilenceDeleted: {required: []string{"silence_id", "deleted_at", "deleted_by"}},
+	TypeMerchantLinked: {
+		required: []string{"event_source", "event_id", "uscc", "method", "score"},
+		optional: []string{"note"},
+		enums:    map[string][]string{"method": {"auto", "manual"}},
+	},
 }
 
 var incidentTable = struct {

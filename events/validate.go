@@ -45,7 +45,18 @@ func Validate(ev Event, callerBureau string) []Problem {
 // source of the officer's registered bureau. Every other check is Validate's.
 func ValidateHub(ev Event) []Problem { return validate(ev, "", true) }
 
+// ValidateLink checks a merchant.linked event an officer records through the gateway's link
+// route (or the projector replays, callerBureau ""): Validate's checks, with merchant.linked
+// allowed from a bureau.
+func ValidateLink(ev Event, callerBureau string) []Problem {
+	return validateWith(ev, callerBureau, false, true)
+}
+
 func validate(ev Event, caller string, hub bool) []Problem {
+	return validateWith(ev, caller, hub, false)
+}
+
+func validateWith(ev Event, caller string, hub, link bool) []Problem {
 	var ps []Problem
 	add := func(p Problem) { ps = append(ps, p) }
 
@@ -89,6 +100,10 @@ func validate(ev Event, caller string, hub bool) []Problem {
 		add(problem("type", RuleReservedType,
 			"事件类型"+quoteZH(ev.Type)+"由平台自动生成（静默规则请通过 /v1/silences 设置），各单位不能直接发送",
 			ev.Type+" is written by the hub itself (silences through /v1/silences); bureaus may not send it"))
+	case ev.Type == TypeMerchantLinked && !hub && !link:
+		add(problem("type", RuleReservedType,
+			"事件类型 merchant.linked（关联经营者）由平台自动匹配生成，或由工作人员通过 POST /v1/unlinked/{source}/{id}/link 记录，不能通过 /v1/events 发送",
+			"merchant.linked is recorded by the hub's matcher or through POST /v1/unlinked/{source}/{id}/link, not through /v1/events"))
 	}
 
 	switch {
@@ -133,7 +148,38 @@ func validate(ev Event, caller string, hub bool) []Problem {
 	}
 
 	if known {
-		ps = append(ps, ValidateData(ev.Type, ev.Data)...)
+		dps := ValidateData(ev.Type, ev.Data)
+		ps = append(ps, dps...)
+		if ev.Type == TypeMerchantLinked && len(dps) == 0 && (hub || link) {
+			ps = append(ps, linkProblems(ev, hub)...)
+		}
+	}
+	return ps
+}
+
+// linkProblems checks what the schema cannot: data.uscc is the subject, and the method matches
+// who links (the hub automatically, a bureau's officer by hand).
+func linkProblems(ev Event, hub bool) []Problem {
+	var d MerchantLinked
+	if json.Unmarshal(ev.Data, &d) != nil {
+		return nil // ValidateData reported it
+	}
+	var ps []Problem
+	if d.USCC != ev.Subject {
+		ps = append(ps, problem("data/uscc", RuleUSCC,
+			"data.uscc"+quoteZH(d.USCC)+"应与事件的 subject（被关联经营者的统一社会信用代码）一致",
+			"data.uscc "+quote(d.USCC)+" must equal the event's subject"))
+	} else if p, bad := usccProblem(d.USCC); bad {
+		p.Field = "data/uscc"
+		ps = append(ps, p)
+	}
+	switch {
+	case hub && d.Method != LinkAuto:
+		ps = append(ps, problem("data/method", RuleEnum, "平台自动关联的 method 应为 auto",
+			"links the hub records have method auto"))
+	case !hub && d.Method != LinkManual:
+		ps = append(ps, problem("data/method", RuleEnum, "工作人员关联的 method 应为 manual",
+			"links an officer records have method manual"))
 	}
 	return ps
 }

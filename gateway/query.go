@@ -195,20 +195,6 @@ func (s *Server) searchEvents(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, EventSearchResponse{Total: res.Total, Events: s.entries(principalFrom(r.Context()), res.Entries)})
 }
 
-func (s *Server) getUnlinked(w http.ResponseWriter, r *http.Request) {
-	var p params
-	limit := p.limit(r.URL.Query())
-	if p.failed(w, r) {
-		return
-	}
-	list, err := s.rm.Unlinked(r.Context(), limit)
-	if err != nil {
-		s.readFailed(w, r, err)
-		return
-	}
-	writeJSON(w, http.StatusOK, map[string]any{"events": s.entries(principalFrom(r.Context()), list)})
-}
-
 func (s *Server) getBureaus(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, map[string]any{"bureaus": events.Bureaus()})
 }

@@ -24,4 +24,8 @@ type ReadModel interface {
 	SearchEvents(ctx context.Context, q projections.EventQuery) (projections.EventResults, error)
 	// Unlinked lists events that name no merchant code, newest first.
 	Unlinked(ctx context.Context, limit int) ([]projections.TimelineEntry, error)
+	// Candidates finds registered merchants whose name shares words with q.Name (linking).
+	Candidates(ctx context.Context, q projections.CandidateQuery) ([]projections.MerchantHit, error)
+	// Event returns a recorded event by its key, wherever it is (Linked set once linked).
+	Event(ctx context.Context, source, id string) (projections.TimelineEntry, bool, error)
 }

@@ -68,6 +68,8 @@ type Deps struct {
 	Webhooks Webhooks
 	// Incidents, when set, serves /v1/incidents and /v1/silences (gateway/incidents.go).
 	Incidents *IncidentDeps
+	// Push are the push connectors served at POST /v1/connectors/{name}/push, by name.
+	Push map[string]PushConnector
 }
 
 // Server serves the HTTP API. It is safe for concurrent use.
@@ -83,6 +85,7 @@ type Server struct {
 	// webhooks is nil when the hub runs without webhook delivery.
 	webhooks Webhooks
 	inc      IncidentDeps
+	push     map[string]PushConnector
 }
 
 type metrics struct {
@@ -127,13 +130,20 @@ func New(cfg Config, d Deps) (*Server, error) {
 		d.Ready = func(context.Context) error { return nil }
 	}
 	s := &Server{cfg: cfg, pub: d.Publisher, rm: d.ReadModel, keys: d.Keys, log: d.Logger, ready: d.Ready,
-		mux: http.NewServeMux(), metrics: newMetrics(d.Registerer)}
+		mux: http.NewServeMux(), metrics: newMetrics(d.Registerer), push: d.Push}
 	s.route("POST /v1/events", s.authenticate(s.postEvents))
 	s.route("GET /v1/merchants", s.authenticate(s.searchMerchants))
 	s.route("GET /v1/merchants/{uscc}", s.authenticate(s.getMerchant))
 	s.route("GET /v1/merchants/{uscc}/history", s.authenticate(s.getHistory))
 	s.route("GET /v1/events", s.authenticate(s.searchEvents))
 	s.route("GET /v1/unlinked", s.authenticate(s.getUnlinked))
+	s.route("POST /v1/unlinked/{bureau}/{id}/link", s.authenticate(s.postLink))
+	s.route("POST /v1/connectors/{name}/push", s.authenticate(s.postPush))
+	s.route("GET /open311/v2/services.json", s.open311Services)
+	s.route("GET /open311/v2/services/{file}", s.open311Definition)
+	s.route("POST /open311/v2/requests.json", s.open311Post)
+	s.route("GET /open311/v2/requests.json", s.open311List)
+	s.route("GET /open311/v2/requests/{file}", s.open311Get)
 	s.route("GET /v1/bureaus", s.getBureaus)
 	s.route("GET /v1/schemas/{type}", s.getSchema)
 	s.route("GET /v1/warnings/cap.xml", s.getWarningsFeed) // warnings.go

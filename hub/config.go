@@ -42,6 +42,9 @@ type Config struct {
 	// Exactly one process of a hub runs them (they must read every partition and write the
 	// incident feed in order): in the distributed mode, set it on every projector but one.
 	NoRuleEngine bool
+	// ConnectorsDir holds push connector files (*.yaml with source kind push) that the gateway
+	// serves at POST /v1/connectors/{name}/push; "" serves none.
+	ConnectorsDir string
 }
 
 // LogConfig selects the log backend.

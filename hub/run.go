@@ -23,6 +23,7 @@ import (
 	"github.com/lizhou/fangxin/events"
 	"github.com/lizhou/fangxin/gateway"
 	"github.com/lizhou/fangxin/projections"
+	"github.com/lizhou/fangxin/projections/linking"
 	"github.com/lizhou/fangxin/projections/rules"
 )
 
@@ -103,9 +104,9 @@ func Run(ctx context.Context, cfg Config, d Deps) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	var wg sync.WaitGroup
-	errc := make(chan error, 3)
+	errc := make(chan error, 8) // more than the goroutines that report: none may block
 
-	var router *message.Router
+	var router, lrouter *message.Router
 	if cfg.Role != RoleGateway {
 		sub, err := lg.Subscriber(projections.ViewsHandler)
 		if err != nil {
@@ -133,6 +134,25 @@ func Run(ctx context.Context, cfg Config, d Deps) error {
 			}
 			defer func() { cancel(); waitIncidents() }()
 		}
+
+		// The linker, beside the projector: links work orders that name a shop and a street.
+		lsub, err := lg.Subscriber(linking.LinkerHandler)
+		if err != nil {
+			return err
+		}
+		linker := linking.NewLinker(views, lg.Publisher(), linking.DefaultPolicy, d.Logger, d.Registerer)
+		lrouter, err = linking.NewRouter(linker, lsub, d.Logger)
+		if err != nil {
+			return err
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if err := lrouter.Run(ctx); err != nil {
+				errc <- fmt.Errorf("linker: %w", err)
+			}
+		}()
+		registerLinkerLagGauge(d.Registerer, lg)
 	}
 
 	ready := func(ctx context.Context) error {
@@ -152,7 +172,12 @@ func Run(ctx context.Context, cfg Config, d Deps) error {
 		if err != nil {
 			return err
 		}
+		pushers, err := loadPushConnectors(cfg.ConnectorsDir)
+		if err != nil {
+			return err
+		}
 		srv, err := gateway.New(cfg.Gateway, gateway.Deps{
+			Push:      pushers,
 			Publisher: lg.Publisher(), ReadModel: views, Keys: keys, Logger: d.Logger,
 			Registerer: d.Registerer, Gatherer: d.Gatherer,
 			Ready:     ready,
@@ -215,6 +240,9 @@ func Run(ctx context.Context, cfg Config, d Deps) error {
 	}
 	if hooks != nil && hooks.router != nil {
 		_ = hooks.router.Close()
+	}
+	if lrouter != nil {
+		_ = lrouter.Close()
 	}
 	wg.Wait()
 	return runErr

@@ -75,6 +75,8 @@ func Handle(ctx context.Context, store Store, msg *message.Message) error {
 	validate := func(ev events.Event) []events.Problem { return events.Validate(ev, "") }
 	if ev.Source == events.HubSource {
 		validate = events.ValidateHub
+	} else if ev.Type == events.TypeMerchantLinked {
+		validate = func(ev events.Event) []events.Problem { return events.ValidateLink(ev, "") }
 	}
 	if problems := validate(ev); len(problems) > 0 {
 		return &PermanentError{fmt.Errorf("event %s does not validate: %s: %s", ev.Key(), problems[0].Field, problems[0].DetailEN)}

@@ -31,6 +31,12 @@ import (
 //     and applies them in log order; events of different merchants may be applied concurrently
 //     and implementations should batch concurrent calls into one write.
 //   - fold is pure and must not be retained; the Store owns the profile it passes to it.
+//   - Linking: a merchant.linked event (LinkOf) is recorded in its merchant's timeline like any
+//     event and, in the same durable step, moves its target (an unlinked event already applied)
+//     into that merchant's timeline with TimelineEntry.Linked set, folding it into the profile:
+//     the target leaves Unlinked and counts once. A target already linked stays where it is (the
+//     first link in the log wins). A target not applied yet fails the call with an error
+//     wrapping ErrLinkTarget and changes nothing.
 type Store interface {
 	Apply(ctx context.Context, ev TimelineEntry, pos eventlog.Position, fold FoldFunc) (applied bool, err error)
 }
@@ -44,6 +50,9 @@ type FoldFunc func(p *MerchantProfile, ev events.Event)
 type TimelineEntry struct {
 	Event   events.Event    `json:"event"`
 	Private json.RawMessage `json:"private,omitempty"`
+	// Linked is set on an event that named no merchant code and was linked to one by a
+	// merchant.linked event (link.go): it is then in that merchant's timeline, not Unlinked.
+	Linked *Link `json:"linked,omitempty"`
 }
 
 // MerchantProfile is the shared profile of one merchant: what every bureau knows about it, folded.

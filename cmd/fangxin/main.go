@@ -129,6 +129,7 @@ func newRoot(stdout, stderr io.Writer) *cobra.Command {
 
 func newServe(stdout, stderr io.Writer) *cobra.Command {
 	var s settings
+	var connectorsDir string
 	cmd := &cobra.Command{
 		Use:   "serve",
 		Short: "Run the hub (gateway and projector; embedded log and views unless Kafka/Elasticsearch are set)",
@@ -137,12 +138,15 @@ func newServe(stdout, stderr io.Writer) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			return hub.Run(hub.WithNamespace(cmd.Context(), hub.Namespace(s.namespace)), s.config(), d)
+			c := s.config()
+			c.ConnectorsDir = connectorsDir
+			return hub.Run(hub.WithNamespace(cmd.Context(), hub.Namespace(s.namespace)), c, d)
 		},
 	}
 	s.bind(cmd)
 	cmd.Flags().StringVar(&s.rulesFile, "rules", env("FANGXIN_RULES", ""), "incident rules YAML replacing the embedded defaults (FANGXIN_RULES)")
 	cmd.Flags().BoolVar(&s.noRuleEngine, "no-rule-engine", env("FANGXIN_NO_RULE_ENGINE", "") == "1", "do not run the rule engine and incident projector here; exactly one process of a hub runs them (FANGXIN_NO_RULE_ENGINE=1)")
+	cmd.Flags().StringVar(&connectorsDir, "connectors-dir", env("FANGXIN_CONNECTORS_DIR", ""), "folder of push connector files (source kind push) served at POST /v1/connectors/{name}/push (FANGXIN_CONNECTORS_DIR)")
 	cmd.Flags().BoolVar(&s.demo, "demo", env("FANGXIN_DEMO", "") == "1", "load the reproducible demo data into an empty hub and print one key per bureau (FANGXIN_DEMO=1)")
 	return cmd
 }

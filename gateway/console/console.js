@@ -19,6 +19,7 @@
     ['credit.delisted', '移出名录', 't-good'],
     ['warning.issued', '消费警示', 't-warning'],
     ['incident.detected', '事件预警', 't-warning'],
+    ['merchant.linked', '关联经营者', 't-check'],
   ];
   const TYPE_NAME = Object.fromEntries(TYPES.map(([t, zh]) => [t, zh]));
   const TYPE_CLASS = Object.fromEntries(TYPES.map(([t, , c]) => [t, c]));
@@ -131,7 +132,7 @@
     }
   }
 
-  async function api(path, params) {
+  async function api(path, params, post) {
     const url = new URL(path, location.origin);
     for (const [k, v] of Object.entries(params || {})) {
       if (v !== '' && v != null) url.searchParams.set(k, v);
@@ -139,9 +140,15 @@
     const headers = { Accept: 'application/json, application/problem+json' };
     const key = getKey();
     if (key) headers.Authorization = 'Bearer ' + key;
+    const init = { headers, cache: 'no-store' };
+    if (post !== undefined) {
+      init.method = 'POST';
+      headers['Content-Type'] = 'application/json';
+      init.body = JSON.stringify(post);
+    }
     let res;
     try {
-      res = await fetch(url, { headers, cache: 'no-store' });
+      res = await fetch(url, init);
     } catch (err) {
       throw new ApiProblem({ title: '无法连接平台', detail: '网络不通或平台服务未启动，请稍后重试。（' + err.message + '）' });
     }
@@ -279,6 +286,8 @@
         return `移出${LIST[d.list] || d.list || ''}：${d.reason || ''}`;
       case 'warning.issued':
         return `${d.title || ''}：${d.body || ''}`;
+      case 'merchant.linked':
+        return `${d.method === 'auto' ? '平台自动关联' : '工作人员关联'}：${bureauName(bureauOf({ source: d.event_source }))}的事件 ${d.event_id || ''} 关联至本经营主体${d.score ? `（匹配得分 ${Number(d.score).toFixed(2)}）` : ''}${d.note ? '，' + d.note : ''}`;
       case 'incident.detected':
         return `${d.scope || ''}：${d.window || ''} 内 ${d.count ?? ''} 起（规则 ${d.rule || ''}），责任单位：${(d.responsible_bureaus || []).map(bureauName).join('、')}`;
       default:
@@ -561,12 +570,41 @@
   const unlinkedMore = $('#unlinked-more');
   let unlinkedLimit = 50;
 
+  // candidateBox lists the best registered merchants for an unlinked event, each with a button
+  // that links the event to it (POST /v1/unlinked/{bureau}/{id}/link).
+  function candidateBox(ev, cands) {
+    const box = el('div', { class: 'meta' }, '候选经营主体：');
+    if (!cands.length) return add(box, '无（名称与登记信息中的经营者都不相近）');
+    return add(box, el('ul', null, cands.map((c) => el('li', null,
+      el('a', { href: '#merchant/' + encodeURIComponent(c.uscc) }, c.name), ' ',
+      `${c.township_name || ''} ${c.address || ''}（匹配得分 ${Number(c.score).toFixed(2)}） `,
+      el('button', {
+        type: 'button', class: 'quiet',
+        onclick: async (e) => {
+          if (!confirm(`确认将此事件关联至「${c.name}」（${c.uscc}）？关联将记录在共享视图中。`)) return;
+          e.target.disabled = true;
+          try {
+            await api(`/v1/unlinked/${encodeURIComponent(bureauOf(ev))}/${encodeURIComponent(ev.id)}/link`, null, { uscc: c.uscc });
+            showInfo(`已关联至「${c.name}」，稍后即从未关联列表中移出。`);
+            setTimeout(showUnlinked, 1000);
+          } catch (err) {
+            e.target.disabled = false;
+            showProblem(err);
+          }
+        },
+      }, '关联')))));
+  }
+
   async function showUnlinked() {
     clear(unlinkedList).append(el('li', { class: 'loading' }, '正在读取…'));
     try {
       const res = await api('/v1/unlinked', { limit: unlinkedLimit });
       hideAlert();
-      add(clear(unlinkedList), res.events.map((ev) => eventItem(ev, { showMerchant: true })));
+      add(clear(unlinkedList), res.events.map((ev, i) => {
+        const li = eventItem(ev, { showMerchant: true });
+        li.querySelector('.what').append(candidateBox(ev, (res.candidates && res.candidates[i]) || []));
+        return li;
+      }));
       if (!res.events.length) unlinkedList.append(el('li', { class: 'empty' }, '没有未关联的事件。'));
       unlinkedMore.hidden = res.events.length < unlinkedLimit || unlinkedLimit >= 500;
     } catch (err) {

@@ -258,6 +258,40 @@ type item struct {
 	writeProfile bool         // before now holds the folded profile, to write
 	profileJSON  json.RawMessage
 	reindex      bool // rewrite the merchant's other event documents with its profile
+
+	// A merchant.linked event: the event it links, as lookup found it (nil: not recorded).
+	target    string
+	link      projections.Link
+	targetDoc *timelineDoc
+	moveDoc   *timelineDoc // the target's document rewritten into the merchant's timeline
+}
+
+// linkTarget reports whether the call links an unlinked event that is still unlinked: it must be
+// moved into the merchant's timeline.
+func (it *item) linkTarget() bool {
+	return it.target != "" && it.targetDoc != nil && it.targetDoc.USCC == ""
+}
+
+// targetEntry is the linked event as it is kept in the merchant's timeline.
+func (it *item) targetEntry() (projections.TimelineEntry, error) {
+	var e projections.TimelineEntry
+	if err := json.Unmarshal(it.targetDoc.Event, &e.Event); err != nil {
+		return e, fmt.Errorf("elastic: timeline document of %q: %w", it.target, err)
+	}
+	e.Private = it.targetDoc.Private
+	l := it.link
+	e.Linked = &l
+	return e, nil
+}
+
+// setMove prepares the rewrite of the linked event's document with the merchant's profile.
+func (it *item) setMove() {
+	e, err := it.targetEntry()
+	if err != nil {
+		it.settle(false, err)
+		return
+	}
+	it.moveDoc = newTimelineDoc(e, it.targetDoc.Event, it.targetDoc.position(), it.before)
 }
 
 func (it *item) settle(applied bool, err error) {
@@ -424,6 +458,12 @@ func (s *Store) applyItems(ctx context.Context, items []*item) error {
 		}
 	}
 	nProfiles := len(ops)
+	for _, it := range unsettled(items) {
+		if it.moveDoc != nil {
+			ops = append(ops, bulkOp{action: "index", index: s.timeline, id: docID(it.target), doc: it.moveDoc})
+			owners = append(owners, it)
+		}
+	}
 	if len(reindex) > 0 {
 		extra, extraOwners, err := s.reindexOps(ctx, reindex, items)
 		if err != nil {
@@ -468,6 +508,10 @@ func (s *Store) lookup(ctx context.Context, live []*item) error {
 		if sub := it.r.entry.Event.Subject; sub != "" {
 			docs = append(docs, getDoc{Index: s.merchants, ID: sub})
 		}
+		if target, l, ok := projections.LinkOf(it.r.entry.Event); ok {
+			it.target, it.link = target, l
+			docs = append(docs, getDoc{Index: s.timeline, ID: docID(target)})
+		}
 	}
 	got, err := s.mget(ctx, docs)
 	if err != nil {
@@ -493,6 +537,16 @@ func (s *Store) lookup(ctx context.Context, live []*item) error {
 					return err
 				}
 				it.before = p
+			}
+			i++
+		}
+		if it.target != "" {
+			if d := got[i]; d.Found {
+				var td timelineDoc
+				if err := json.Unmarshal(d.Source, &td); err != nil {
+					return fmt.Errorf("elastic: timeline document of %q: %w", it.target, err)
+				}
+				it.targetDoc = &td
 			}
 			i++
 		}
@@ -533,7 +587,14 @@ func (s *Store) classify(it *item) {
 			s.foldItem(it)
 		case p.LastPosition == pos:
 			it.reindex = true // the fold is written; its re-index may not be
+			if it.linkTarget() {
+				it.setMove() // the fold holds the linked event; its document may not be moved yet
+			}
 		}
+		return
+	}
+	if it.target != "" && it.targetDoc == nil {
+		it.settle(false, fmt.Errorf("elastic: %w: %s", projections.ErrLinkTarget, keyLabel(it.target)))
 		return
 	}
 	it.applied = true
@@ -545,6 +606,9 @@ func (s *Store) classify(it *item) {
 	case p != nil && p.LastPosition == pos:
 		// Folded by an earlier delivery whose timeline write failed.
 		it.create = newTimelineDoc(it.r.entry, it.eventJSON, pos, p)
+		if it.linkTarget() {
+			it.setMove()
+		}
 	case p != nil && p.LastPosition.Offset >= pos.Offset:
 		it.settle(false, permanent("event %q at %v is new, but the profile of %s already holds position %v: "+
 			"the log was recreated or repartitioned under these views; rebuild them into a new generation",
@@ -570,6 +634,16 @@ func (s *Store) foldItem(it *item) (ok bool) {
 			ok = false
 		}
 	}()
+	move := it.linkTarget()
+	if move {
+		// The linked event is folded first, then the link itself.
+		e, err := it.targetEntry()
+		if err != nil {
+			it.settle(false, err)
+			return false
+		}
+		it.r.fold(it.before, e.Event)
+	}
 	it.r.fold(it.before, ev)
 	it.before.USCC = ev.Subject
 	it.before.LastPosition = it.r.pos
@@ -580,6 +654,9 @@ func (s *Store) foldItem(it *item) (ok bool) {
 	}
 	it.profileJSON, it.writeProfile = js, true
 	it.reindex = had && searchFields(it.before) != it.fields
+	if move {
+		it.setMove()
+	}
 	return true
 }
 
@@ -671,7 +748,7 @@ func (s *Store) reindexOps(ctx context.Context, its []*item, group []*item) ([]b
 			if err := json.Unmarshal(d.Event, &entry.Event); err != nil {
 				return fmt.Errorf("elastic: timeline document of %q: %w", d.Key, err)
 			}
-			entry.Private = d.Private
+			entry.Private, entry.Linked = d.Private, d.Linked
 			nd := newTimelineDoc(entry, d.Event, d.position(), p)
 			if equalSearch(nd, d) {
 				return nil

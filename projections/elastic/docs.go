@@ -30,6 +30,7 @@ const (
 	fText      = "text"
 	fEvent     = "event"
 	fPrivate   = "private"
+	fLinked    = "linked"
 
 	fName      = "name"
 	fAddress   = "address"
@@ -42,7 +43,7 @@ const (
 
 // schemaVersion is written into both mappings' _meta; a change of the documents' shape bumps it,
 // and the views are then rebuilt into a new generation.
-const schemaVersion = "elastic/1"
+const schemaVersion = "elastic/2"
 
 // textField is the mapping of every searchable text: the standard analyzer (one token per Han
 // character, see the package doc) with positions for phrase queries. index_phrases (two-token
@@ -72,6 +73,7 @@ func timelineMapping() map[string]any {
 			fText:      textField,
 			fEvent:     stored,
 			fPrivate:   stored,
+			fLinked:    stored,
 		},
 	}
 }
@@ -98,18 +100,19 @@ func merchantsMapping() map[string]any {
 
 // timelineDoc is an event in the timeline index; its id is docID(event key).
 type timelineDoc struct {
-	Key       string          `json:"key"`
-	USCC      string          `json:"uscc,omitempty"` // absent for unlinked events
-	Type      string          `json:"type"`
-	Bureau    string          `json:"bureau,omitempty"`
-	Township  string          `json:"township,omitempty"`
-	Time      time.Time       `json:"time"`
-	TimeNS    int64           `json:"time_ns"`
-	Partition int32           `json:"partition"`
-	Offset    int64           `json:"offset"`
-	Text      []string        `json:"text,omitempty"`
-	Event     json.RawMessage `json:"event"`
-	Private   json.RawMessage `json:"private,omitempty"`
+	Key       string            `json:"key"`
+	USCC      string            `json:"uscc,omitempty"` // absent for unlinked events
+	Type      string            `json:"type"`
+	Bureau    string            `json:"bureau,omitempty"`
+	Township  string            `json:"township,omitempty"`
+	Time      time.Time         `json:"time"`
+	TimeNS    int64             `json:"time_ns"`
+	Partition int32             `json:"partition"`
+	Offset    int64             `json:"offset"`
+	Text      []string          `json:"text,omitempty"`
+	Event     json.RawMessage   `json:"event"`
+	Private   json.RawMessage   `json:"private,omitempty"`
+	Linked    *projections.Link `json:"linked,omitempty"` // set on an unlinked event linked to USCC
 }
 
 func (d *timelineDoc) position() eventlog.Position {
@@ -172,7 +175,7 @@ func newTimelineDoc(e projections.TimelineEntry, eventJSON json.RawMessage, pos 
 	ev := e.Event
 	d := &timelineDoc{
 		Key:       ev.Key(),
-		USCC:      ev.Subject,
+		USCC:      e.Merchant(),
 		Type:      ev.Type,
 		Bureau:    ev.Bureau(),
 		Time:      ev.Time.UTC(),
@@ -181,6 +184,7 @@ func newTimelineDoc(e projections.TimelineEntry, eventJSON json.RawMessage, pos 
 		Offset:    pos.Offset,
 		Event:     eventJSON,
 		Private:   e.Private,
+		Linked:    e.Linked,
 	}
 	d.Text, d.Township = eventText(ev, p)
 	return d

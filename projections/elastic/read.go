@@ -138,7 +138,7 @@ func (s *Store) timelinePage(ctx context.Context, query map[string]any, after *p
 		"track_total_hits": false,
 		"query":            query,
 		"sort":             timelineOrder,
-		"_source":          []string{fEvent, fPrivate},
+		"_source":          []string{fEvent, fPrivate, fLinked},
 	}
 	if after != nil {
 		body["search_after"] = []any{after.Time.UnixNano(), after.Key}
@@ -160,8 +160,9 @@ func decodeEntries(hits []searchHit) ([]projections.TimelineEntry, error) {
 	out := make([]projections.TimelineEntry, 0, len(hits))
 	for _, h := range hits {
 		var src struct {
-			Event   json.RawMessage `json:"event"`
-			Private json.RawMessage `json:"private"`
+			Event   json.RawMessage   `json:"event"`
+			Private json.RawMessage   `json:"private"`
+			Linked  *projections.Link `json:"linked"`
 		}
 		var e projections.TimelineEntry
 		if err := json.Unmarshal(h.Source, &src); err != nil {
@@ -173,6 +174,7 @@ func decodeEntries(hits []searchHit) ([]projections.TimelineEntry, error) {
 		if len(src.Private) > 0 {
 			e.Private = src.Private
 		}
+		e.Linked = src.Linked
 		out = append(out, e)
 	}
 	return out, nil
@@ -338,7 +340,7 @@ func (s *Store) SearchEvents(ctx context.Context, q projections.EventQuery) (pro
 		"from": q.Offset, "size": limit, "track_total_hits": true,
 		"query":   map[string]any{"bool": map[string]any{"filter": filters}},
 		"sort":    timelineOrder,
-		"_source": []string{fEvent, fPrivate},
+		"_source": []string{fEvent, fPrivate, fLinked},
 	}
 	err = s.open(func() error {
 		sr, err := s.search(ctx, s.timeline, body)

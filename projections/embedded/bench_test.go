@@ -192,7 +192,7 @@ func benchBare(b *testing.B, group int) {
 				if err := ev.Put([]byte(e.Event.Key()), encodeEventRecord(eventlog.Position{Offset: int64(done + j)}, k)); err != nil {
 					return err
 				}
-				if err := batch.Index(e.Event.Key(), newEventDoc(e.Event, nil)); err != nil {
+				if err := batch.Index(e.Event.Key(), newEventDoc(e, nil)); err != nil {
 					return err
 				}
 			}

@@ -77,11 +77,12 @@ type eventDoc struct {
 
 // newEventDoc builds the document of ev; p is the merchant's current profile (nil for unlinked
 // events). Personal data never gets here: only the named fields of Data are read.
-func newEventDoc(ev events.Event, p *projections.MerchantProfile) *eventDoc {
+func newEventDoc(e projections.TimelineEntry, p *projections.MerchantProfile) *eventDoc {
+	ev := e.Event
 	d := &eventDoc{
 		Type:     ev.Type,
 		Bureau:   ev.Bureau(),
-		Merchant: ev.Subject,
+		Merchant: e.Merchant(),
 		Time:     ev.Time.UTC(),
 		Order:    sortKey(ev.Time, ev.Key()),
 	}

@@ -612,6 +612,14 @@ func (w *writer) apply(r *request) (result, error) {
 		return result{}, nil
 	}
 
+	target, link, isLink := projections.LinkOf(ev)
+	var moving *linkMove
+	if isLink {
+		var err error
+		if moving, err = w.findTarget(target, link); err != nil || moving == nil {
+			return result{err: err}, nil
+		}
+	}
 	value, err := encodeTimeline(r.entry)
 	if err != nil {
 		return result{err: fmt.Errorf("embedded: encode entry: %w", err)}, nil
@@ -622,7 +630,15 @@ func (w *writer) apply(r *request) (result, error) {
 		if err != nil {
 			return result{}, err
 		}
-		prof, enc, changed, err := foldInto(ps.enc, r, ev.Subject)
+		enc := ps.enc
+		if moving != nil && moving.move {
+			// The linked event is folded first, then the link itself.
+			moved := &request{entry: moving.entry, pos: r.pos, fold: r.fold}
+			if _, enc, _, err = foldInto(enc, moved, ev.Subject); err != nil {
+				return result{err: err}, nil
+			}
+		}
+		prof, enc, changed, err := foldInto(enc, r, ev.Subject)
 		if err != nil {
 			return result{err: err}, nil // the fold failed: nothing of this request is written
 		}
@@ -644,7 +660,71 @@ func (w *writer) apply(r *request) (result, error) {
 		return result{}, err
 	}
 	w.eventKeys[string(key)] = tlKey
+	if moving != nil && moving.move {
+		if err := w.moveTarget(moving); err != nil {
+			return result{}, err
+		}
+	}
 	return result{applied: true}, nil
+}
+
+// linkMove is the target of a merchant.linked event being applied.
+type linkMove struct {
+	key   []byte
+	pos   eventlog.Position // where the target was recorded
+	from  []byte            // its timeline key among the unlinked events
+	entry projections.TimelineEntry
+	move  bool // false: already linked, stays where it is
+}
+
+// findTarget looks up the event a link names. A target not yet applied is the caller's error
+// (ErrLinkTarget); one already in a merchant's timeline is not moved again.
+func (w *writer) findTarget(target string, link projections.Link) (*linkMove, error) {
+	key := []byte(target)
+	rec := w.evIdx.Get(key)
+	if rec == nil {
+		return nil, fmt.Errorf("embedded: %w: %s", projections.ErrLinkTarget, target)
+	}
+	pos, tlKey, err := decodeEventRecord(rec)
+	if err != nil {
+		return nil, err
+	}
+	if !bytes.HasPrefix(tlKey, merchantPrefix("")) {
+		return &linkMove{}, nil
+	}
+	v := w.timeline.Get(tlKey)
+	if v == nil {
+		return nil, fmt.Errorf("%w: event %q has no timeline entry", errCorrupt, target)
+	}
+	e, err := decodeTimeline(v)
+	if err != nil {
+		return nil, err
+	}
+	e.Linked = &link
+	return &linkMove{key: key, pos: pos, from: bytes.Clone(tlKey), entry: e, move: true}, nil
+}
+
+// moveTarget moves a linked event from the unlinked events into its merchant's timeline.
+func (w *writer) moveTarget(m *linkMove) error {
+	value, err := encodeTimeline(m.entry)
+	if err != nil {
+		return err
+	}
+	to := timelineKey(m.entry.Linked.USCC, m.entry.Event.Time, string(m.key))
+	if err := w.timeline.Delete(m.from); err != nil {
+		return err
+	}
+	if err := w.timeline.Put(to, value); err != nil {
+		return err
+	}
+	if err := w.evIdx.Put(m.key, encodeEventRecord(m.pos, to)); err != nil {
+		return err
+	}
+	if err := w.markPending(m.key, 0); err != nil {
+		return err
+	}
+	w.eventKeys[string(m.key)] = to
+	return nil
 }
 
 func (w *writer) markPending(key []byte, flags byte) error {
@@ -799,12 +879,12 @@ func (b *docBuilder) addEntry(key string, value []byte) error {
 		return err
 	}
 	var p *projections.MerchantProfile
-	if e.Event.Subject != "" {
-		if p, _, err = b.profile(e.Event.Subject); err != nil {
+	if m := e.Merchant(); m != "" {
+		if p, _, err = b.profile(m); err != nil {
 			return err
 		}
 	}
-	b.events[key] = newEventDoc(e.Event, p)
+	b.events[key] = newEventDoc(e, p)
 	return nil
 }
 

@@ -115,12 +115,13 @@ type eventPage struct {
 
 // entry is a timeline entry as Snapshot renders it.
 type entry struct {
-	Key     string          `json:"key"`
-	Type    string          `json:"type"`
-	Subject string          `json:"subject,omitempty"`
-	Time    string          `json:"time"`
-	Data    json.RawMessage `json:"data"`
-	Private json.RawMessage `json:"private,omitempty"`
+	Key     string            `json:"key"`
+	Type    string            `json:"type"`
+	Subject string            `json:"subject,omitempty"`
+	Time    string            `json:"time"`
+	Data    json.RawMessage   `json:"data"`
+	Private json.RawMessage   `json:"private,omitempty"`
+	Linked  *projections.Link `json:"linked,omitempty"`
 }
 
 func canonical(es []projections.TimelineEntry) []entry {
@@ -131,6 +132,7 @@ func canonical(es []projections.TimelineEntry) []entry {
 			Time:    e.Event.Time.UTC().Format(time.RFC3339Nano),
 			Data:    compact(e.Event.Data),
 			Private: compact(e.Private),
+			Linked:  e.Linked,
 		})
 	}
 	return out

@@ -51,6 +51,8 @@ type Backend interface {
 	SearchMerchants(ctx context.Context, q projections.MerchantQuery) (projections.MerchantResults, error)
 	SearchEvents(ctx context.Context, q projections.EventQuery) (projections.EventResults, error)
 	Unlinked(ctx context.Context, limit int) ([]projections.TimelineEntry, error)
+	Candidates(ctx context.Context, q projections.CandidateQuery) ([]projections.MerchantHit, error)
+	Event(ctx context.Context, source, id string) (projections.TimelineEntry, bool, error)
 	Close() error
 }
 
@@ -68,6 +70,7 @@ func RunAll(t *testing.T, open func(t *testing.T) Backend) {
 	t.Run("Redelivery", func(t *testing.T) { testRedelivery(t, o) })
 	t.Run("Concurrent", func(t *testing.T) { testConcurrent(t, o) })
 	t.Run("RebuildEquality", func(t *testing.T) { testRebuildEquality(t, o) })
+	t.Run("Linking", func(t *testing.T) { testLinking(t, o) })
 }
 
 func (o opener) fresh(t *testing.T) Backend {

@@ -18,26 +18,36 @@ import (
 	"github.com/lizhou/fangxin/events"
 )
 
-// caughtUp waits until the projector has folded everything the log holds, and the linker has
-// looked at every event (its automatic links are then folded too).
+// caughtUp waits until the hub is quiet: every consumer group (views, rules, incidents, linker,
+// webhooks) has handled everything the log holds, twice in a row (the rule engine and the linker
+// append events of their own, which the others then handle).
 func (h *hub) caughtUp() {
 	h.t.Helper()
-	re := regexp.MustCompile(`(?m)^fangxin_projector_lag_events (\S+)$`)
-	linker := regexp.MustCompile(`(?m)^fangxin_linker_lag_events (\S+)$`)
+	lagRe := regexp.MustCompile(`(?m)^fangxin_consumer_lag_events\{group="([^"]+)"\} (\S+)$`)
 	deadline := time.Now().Add(120 * time.Second)
+	quiet := 0
+	last := ""
 	for time.Now().Before(deadline) {
 		resp, err := http.Get(h.URL + "/metrics")
 		if err == nil {
 			b, _ := io.ReadAll(resp.Body)
 			resp.Body.Close()
-			l := linker.FindStringSubmatch(string(b))
-			if m := re.FindStringSubmatch(string(b)); m != nil && m[1] == "0" && (l == nil || l[1] == "0") {
+			ms := lagRe.FindAllStringSubmatch(string(b), -1)
+			busy := len(ms) == 0
+			last = ""
+			for _, m := range ms {
+				last += m[1] + "=" + m[2] + " "
+				busy = busy || m[2] != "0"
+			}
+			if busy {
+				quiet = 0
+			} else if quiet++; quiet == 2 {
 				return
 			}
 		}
-		time.Sleep(50 * time.Millisecond)
+		time.Sleep(100 * time.Millisecond)
 	}
-	h.t.Fatalf("projector did not catch up within 120 s")
+	h.t.Fatalf("the hub did not become quiet within 120 s (lag per consumer group: %s)", last)
 }
 
 type profile struct {

@@ -18,11 +18,13 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"github.com/lizhou/fangxin/delivery"
 	"github.com/lizhou/fangxin/demo"
 	"github.com/lizhou/fangxin/eventlog"
 	"github.com/lizhou/fangxin/events"
 	"github.com/lizhou/fangxin/gateway"
 	"github.com/lizhou/fangxin/projections"
+	"github.com/lizhou/fangxin/projections/incidents"
 	"github.com/lizhou/fangxin/projections/linking"
 	"github.com/lizhou/fangxin/projections/rules"
 )
@@ -124,6 +126,11 @@ func Run(ctx context.Context, cfg Config, d Deps) error {
 			}
 		}()
 		registerLagGauge(d.Registerer, lg)
+		groups := []string{projections.ViewsHandler, rules.Handler, incidents.Handler, linking.LinkerHandler}
+		if hooks != nil {
+			groups = append(groups, delivery.Handler)
+		}
+		registerConsumerLag(d.Registerer, lg, groups)
 		if err := hooks.start(ctx, cfg, d, lg, &wg, errc); err != nil {
 			return err
 		}
@@ -261,6 +268,34 @@ func registerLagGauge(reg prometheus.Registerer, lg logBackend) {
 		}
 		return float64(n)
 	}))
+}
+
+// registerConsumerLag exports fangxin_consumer_lag_events{group}: how many events of the log
+// each consumer group of this process (views, rules, incidents, linker, webhooks) has not
+// handled yet. The hub is quiet when every one is 0 (what the black-box tests wait for).
+func registerConsumerLag(reg prometheus.Registerer, lg logBackend, groups []string) {
+	desc := prometheus.NewDesc("fangxin_consumer_lag_events", "Events in the log a consumer group has not handled yet (-1: unknown).", []string{"group"}, nil)
+	reg.MustRegister(lagCollector{desc: desc, lg: lg, groups: groups})
+}
+
+type lagCollector struct {
+	desc   *prometheus.Desc
+	lg     logBackend
+	groups []string
+}
+
+func (c lagCollector) Describe(ch chan<- *prometheus.Desc) { ch <- c.desc }
+
+func (c lagCollector) Collect(ch chan<- prometheus.Metric) {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+	defer cancel()
+	for _, g := range c.groups {
+		n, err := c.lg.Lag(ctx, g)
+		if err != nil {
+			n = -1
+		}
+		ch <- prometheus.MustNewConstMetric(c.desc, prometheus.GaugeValue, float64(n), g)
+	}
 }
 
 // DemoKey is the reproducible demo key of a bureau: the same on every machine, so the README can

@@ -289,9 +289,10 @@ func (p *proc) stop() {
 	}
 }
 
-var lagLine = regexp.MustCompile(`(?m)^fangxin_projector_lag_events (\S+)$`)
+var lagLine = regexp.MustCompile(`(?m)^fangxin_consumer_lag_events\{group="[^"]+"\} (\S+)$`)
 
-// lag reads the projector's lag gauge; -2 when it cannot be read.
+// lag reads the process's consumer lag gauges (views, rules, incidents, linker, webhooks) and
+// returns the largest; -2 when they cannot be read.
 func (p *proc) lag() float64 {
 	resp, err := http.Get(p.URL + "/metrics")
 	if err != nil {
@@ -299,24 +300,35 @@ func (p *proc) lag() float64 {
 	}
 	defer resp.Body.Close()
 	b, _ := io.ReadAll(resp.Body)
-	m := lagLine.FindStringSubmatch(string(b))
-	if m == nil {
+	ms := lagLine.FindAllStringSubmatch(string(b), -1)
+	if ms == nil {
 		return -2
 	}
-	v, err := strconv.ParseFloat(m[1], 64)
-	if err != nil {
-		return -2
+	worst := 0.0
+	for _, m := range ms {
+		v, err := strconv.ParseFloat(m[1], 64)
+		if err != nil || v < 0 {
+			return -2
+		}
+		worst = max(worst, v)
 	}
-	return v
+	return worst
 }
 
-// caughtUp waits until the projector process has committed everything the log holds.
+// caughtUp waits until the projector process is quiet: every consumer group has committed
+// everything the log holds, twice in a row (the rule engine and the linker append events of
+// their own, which the others then handle).
 func (p *proc) caughtUp(within time.Duration) {
 	p.t.Helper()
 	deadline := time.Now().Add(within)
+	quiet := 0
 	for time.Now().Before(deadline) {
 		if p.lag() == 0 {
-			return
+			if quiet++; quiet == 2 {
+				return
+			}
+		} else {
+			quiet = 0
 		}
 		time.Sleep(100 * time.Millisecond)
 	}

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"path/filepath"
 	"sync"
+	"time"
 
 	"github.com/ThreeDotsLabs/watermill/message"
 
@@ -51,20 +52,61 @@ func clockOf(d Deps) rules.Clock {
 	return rules.WallClock{}
 }
 
-// startIncidents starts the rule engine and the incident projector on the log. wait blocks until
-// both stopped after ctx is cancelled.
+// engineStandbyPoll is how often a projector that found the rule engine running in another
+// process checks whether it still does.
+const engineStandbyPoll = 10 * time.Second
+
+// startIncidents starts the rule engine and the incident projector on the log. Exactly one
+// process of a hub runs them: when another one already does (on Kafka, the engine's consumer
+// group has members), this process stands by and takes over once the group is empty (that
+// process stopped, or was killed and its membership expired), checking every
+// engineStandbyPoll. wait blocks until everything stopped after ctx is cancelled.
 func startIncidents(ctx context.Context, cfg Config, d Deps, lg logBackend, store incidents.Store) (wait func(), err error) {
 	ruleCfg, err := rules.LoadConfig(cfg.RulesFile)
 	if err != nil {
 		return nil, err
 	}
-	if err := lg.ResetGroup(ctx, rules.Handler); errors.Is(err, kafkalog.ErrGroupActive) {
-		// Another process of this hub runs the rule engine (its group has members): one is enough.
-		d.Logger.Info("the rule engine runs in another process of this hub; not starting it here", "err", err)
-		return func() {}, nil
-	} else if err != nil {
+	err = lg.ResetGroup(ctx, rules.Handler)
+	if err != nil && !errors.Is(err, kafkalog.ErrGroupActive) {
 		return nil, fmt.Errorf("rules: replay from the start of the log: %w", err)
 	}
+	if err == nil {
+		return runIncidents(ctx, d, lg, store, ruleCfg)
+	}
+	d.Logger.Info("the rule engine runs in another process of this hub; standing by", "err", err)
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		t := time.NewTicker(engineStandbyPoll)
+		defer t.Stop()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-t.C:
+			}
+			err := lg.ResetGroup(ctx, rules.Handler)
+			if errors.Is(err, kafkalog.ErrGroupActive) {
+				continue
+			}
+			if err == nil {
+				d.Logger.Info("the rule engine's group is empty: running the rule engine here")
+				wait, err := runIncidents(ctx, d, lg, store, ruleCfg)
+				if err == nil {
+					wait()
+					return
+				}
+			}
+			d.Logger.Warn("rules: taking over the rule engine failed; trying again", "err", err)
+		}
+	}()
+	return wg.Wait, nil
+}
+
+// runIncidents runs the rule engine, from the start of the log (its group was just reset), and
+// the incident projector.
+func runIncidents(ctx context.Context, d Deps, lg logBackend, store incidents.Store, ruleCfg rules.Config) (wait func(), err error) {
 	// The engine needs the log's order: with messages of many merchants in flight at once, one
 	// merchant's events would be folded after later events of others, and judged late.
 	rsub, err := orderedSubscriber(lg, rules.Handler)

@@ -207,7 +207,13 @@ func TestBureausPushAndTheJointMeetingReads(t *testing.T) {
 	if p.EventCount != 5 || p.CountsByBureau["hotline-12315"] != 4 || p.CountsByBureau["amr"] != 1 || len(p.OpenComplaints) != 4 {
 		t.Fatalf("profile = %+v", p)
 	}
+	// Searches (history, text) see writes at the indices' next refresh, within a second of the
+	// projector's commit; the profile reads in real time.
 	hist := amr.fullHistory(shop)
+	for deadline := time.Now().Add(10 * time.Second); len(hist) < 5 && time.Now().Before(deadline); {
+		time.Sleep(100 * time.Millisecond)
+		hist = amr.fullHistory(shop)
+	}
 	if len(hist) != 5 || hist[0].ID != "c-bin" || hist[1].ID != "c-2" || hist[len(hist)-1].Type != events.TypeMerchantRegistered {
 		t.Fatalf("history newest first: got %d events, first %s", len(hist), hist[0].ID)
 	}
@@ -227,8 +233,16 @@ func TestBureausPushAndTheJointMeetingReads(t *testing.T) {
 	// t=6: every answer equals the embedded hub's.
 	queries := []string{"q=" + url.QueryEscape("火锅"), "q=" + url.QueryEscape("水果超市"), "q=" + url.QueryEscape("火车"),
 		"q=" + url.QueryEscape("预付卡"), "industry=H62", "township=510802002"}
-	a := client{t, dist.URL, amrKey}.snapshot([]string{shop, other}, queries)
-	b := client{t, emb.URL, amrKey}.snapshot([]string{shop, other}, queries)
+	// Elasticsearch shows the last writes at its next refresh (within a second): compare until
+	// the answers agree or 10 s passed.
+	var a, b map[string]any
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(200 * time.Millisecond) {
+		a = client{t, dist.URL, amrKey}.snapshot([]string{shop, other}, queries)
+		b = client{t, emb.URL, amrKey}.snapshot([]string{shop, other}, queries)
+		if reflect.DeepEqual(a, b) || time.Now().After(deadline) {
+			break
+		}
+	}
 	for k := range b {
 		if !reflect.DeepEqual(a[k], b[k]) {
 			ja, _ := json.Marshal(a[k])

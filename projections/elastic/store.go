@@ -146,7 +146,8 @@ func (s *Store) ping(ctx context.Context) error {
 		if strings.Contains(err.Error(), "not Elasticsearch") {
 			return fmt.Errorf("elastic: %s is not Elasticsearch: %w", where, err)
 		}
-		if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) || strings.Contains(err.Error(), "malformed HTTP response") {
+		if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) || strings.Contains(err.Error(), "malformed HTTP response") ||
+			strings.Contains(err.Error(), "server closed idle connection") {
 			return fmt.Errorf("elastic: %s is not Elasticsearch: something listens there but does not answer HTTP (%w); is it another service's port?", where, err)
 		}
 		return fmt.Errorf("elastic: cannot reach Elasticsearch at %s: %w", where, err)

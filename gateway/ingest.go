@@ -109,11 +109,20 @@ func (s *Server) postEvents(w http.ResponseWriter, r *http.Request) {
 		writeProblem(w, r, p)
 		return
 	}
+	writeBatch(w, r, results, "批量中的事件全部不合规", "No event of the batch is valid", "%d 个事件均未通过校验，逐条原因见 results。")
+}
+
+// writeBatch answers a batch by its per-item results (BatchResponse): 202 when none was
+// rejected (status ≥ 400; a skipped record, 204, counts as neither), 207 when some were accepted,
+// otherwise a 422 problem titled titleZH/titleEN whose detail is detailZH with the number
+// rejected, carrying the results.
+func writeBatch(w http.ResponseWriter, r *http.Request, results []EventResult, titleZH, titleEN, detailZH string) {
 	resp := BatchResponse{Results: results}
 	for _, res := range results {
-		if res.Status == http.StatusAccepted {
+		switch {
+		case res.Status == http.StatusAccepted:
 			resp.Accepted++
-		} else {
+		case res.Status >= 400:
 			resp.Rejected++
 		}
 	}
@@ -123,8 +132,7 @@ func (s *Server) postEvents(w http.ResponseWriter, r *http.Request) {
 	case resp.Accepted > 0:
 		writeJSON(w, http.StatusMultiStatus, resp)
 	default:
-		p := problem(http.StatusUnprocessableEntity, "invalid-batch", "批量中的事件全部不合规", "No event of the batch is valid",
-			fmt.Sprintf("%d 个事件均未通过校验，逐条原因见 results。", resp.Rejected))
+		p := problem(http.StatusUnprocessableEntity, "invalid-batch", titleZH, titleEN, fmt.Sprintf(detailZH, resp.Rejected))
 		p.Results = results
 		writeProblem(w, r, p)
 	}

@@ -129,24 +129,5 @@ func (s *Server) postPush(w http.ResponseWriter, r *http.Request) {
 		}
 		s.metrics.ackLaten.Observe(time.Since(start).Seconds())
 	}
-	resp := BatchResponse{Results: results}
-	for _, res := range results {
-		switch {
-		case res.Status == http.StatusAccepted:
-			resp.Accepted++
-		case res.Status >= 400:
-			resp.Rejected++
-		}
-	}
-	switch {
-	case resp.Rejected == 0:
-		writeJSON(w, http.StatusAccepted, resp)
-	case resp.Accepted > 0:
-		writeJSON(w, http.StatusMultiStatus, resp)
-	default:
-		p := problem(http.StatusUnprocessableEntity, "invalid-batch", "推送的记录全部不合规", "No record is valid",
-			fmt.Sprintf("%d 条记录均未通过映射或校验，逐条原因见 results。", resp.Rejected))
-		p.Results = results
-		writeProblem(w, r, p)
-	}
+	writeBatch(w, r, results, "推送的记录全部不合规", "No record is valid", "%d 条记录均未通过映射或校验，逐条原因见 results。")
 }

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bufio"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
@@ -202,39 +201,9 @@ func cmpOr(a, b error) error {
 
 // startRole starts `fangxin serve --role role` on the services in namespace ns.
 func startRole(dir, role, ns, brokers, esURL string) (*hubProc, error) {
-	cmd := exec.Command(*bin, "serve", "--role", role, "--data-dir", dir, "--listen", "127.0.0.1:0", "--log-level", "warn",
+	env := append(os.Environ(), "FANGXIN_KAFKA_BROKERS=", "FANGXIN_ELASTICSEARCH_URL=", "FANGXIN_NAMESPACE=")
+	return launch(env, "serve", "--role", role, "--data-dir", dir, "--listen", "127.0.0.1:0", "--log-level", "warn",
 		"--namespace", ns, "--kafka-brokers", brokers, "--elasticsearch-url", esURL)
-	cmd.Env = append(os.Environ(), "FANGXIN_KAFKA_BROKERS=", "FANGXIN_ELASTICSEARCH_URL=", "FANGXIN_NAMESPACE=")
-	cmd.Stderr = os.Stderr
-	stdout, err := cmd.StdoutPipe()
-	if err != nil {
-		return nil, err
-	}
-	if err := cmd.Start(); err != nil {
-		return nil, err
-	}
-	sc := bufio.NewScanner(stdout)
-	for sc.Scan() {
-		m := urlRe.FindStringSubmatch(sc.Text())
-		if m == nil {
-			continue
-		}
-		go io.Copy(io.Discard, stdout)
-		h := &hubProc{cmd: cmd, url: "http://" + m[1]}
-		for range 1200 {
-			if resp, err := http.Get(h.url + "/readyz"); err == nil {
-				resp.Body.Close()
-				if resp.StatusCode == 200 {
-					return h, nil
-				}
-			}
-			time.Sleep(50 * time.Millisecond)
-		}
-		h.stop()
-		return nil, fmt.Errorf("fangxin %s not ready within 60 s", role)
-	}
-	_ = cmd.Wait()
-	return nil, fmt.Errorf("fangxin %s exited before listening", role)
 }
 
 // dropNamespace deletes what the phase created: its topics, consumer groups and indices.

@@ -392,8 +392,13 @@ type hubProc struct {
 var urlRe = regexp.MustCompile(`http://(127\.0\.0\.1:\d+)/`)
 
 func start(dir string) (*hubProc, error) {
-	cmd := exec.Command(*bin, "serve", "--data-dir", dir, "--listen", "127.0.0.1:0", "--log-level", "warn")
-	cmd.Env = embeddedEnv()
+	return launch(embeddedEnv(), "serve", "--data-dir", dir, "--listen", "127.0.0.1:0", "--log-level", "warn")
+}
+
+// launch runs the fangxin binary with args in env and waits until it serves /readyz.
+func launch(env []string, args ...string) (*hubProc, error) {
+	cmd := exec.Command(*bin, args...)
+	cmd.Env = env
 	cmd.Stderr = os.Stderr
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {
@@ -404,22 +409,26 @@ func start(dir string) (*hubProc, error) {
 	}
 	sc := bufio.NewScanner(stdout)
 	for sc.Scan() {
-		if m := urlRe.FindStringSubmatch(sc.Text()); m != nil {
-			go io.Copy(io.Discard, stdout)
-			h := &hubProc{cmd: cmd, url: "http://" + m[1]}
-			for i := 0; i < 600; i++ {
-				if resp, err := http.Get(h.url + "/readyz"); err == nil {
-					resp.Body.Close()
-					if resp.StatusCode == 200 {
-						return h, nil
-					}
-				}
-				time.Sleep(50 * time.Millisecond)
-			}
-			return nil, fmt.Errorf("hub not ready")
+		m := urlRe.FindStringSubmatch(sc.Text())
+		if m == nil {
+			continue
 		}
+		go io.Copy(io.Discard, stdout)
+		h := &hubProc{cmd: cmd, url: "http://" + m[1]}
+		for range 1200 {
+			if resp, err := http.Get(h.url + "/readyz"); err == nil {
+				resp.Body.Close()
+				if resp.StatusCode == 200 {
+					return h, nil
+				}
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
+		h.stop()
+		return nil, fmt.Errorf("fangxin %s not ready within 60 s", strings.Join(args, " "))
 	}
-	return nil, fmt.Errorf("hub exited before listening")
+	_ = cmd.Wait()
+	return nil, fmt.Errorf("fangxin %s exited before listening", strings.Join(args, " "))
 }
 
 func (h *hubProc) caughtUp(limit time.Duration) error {

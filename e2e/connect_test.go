@@ -38,18 +38,7 @@ sink:
   url: %s
   key: ${FANGXIN_KEY}
   backoff: 100ms
-mapping:
-  type: {const: merchant.registered}
-  key: [统一社会信用代码]
-  subject: 统一社会信用代码
-  time: 成立日期
-  data:
-    name: 企业名称
-    township: 所属乡镇（街道）
-    industry: 行业
-    address: 住所（经营场所）
-    registered_at: 成立日期
-`, name, bureau, rate, source, h)
+`+sample.RegistrationsMapping, name, bureau, rate, source, h)
 	path := filepath.Join(dir, name+".yaml")
 	if err := os.WriteFile(path, []byte(cfg), 0o644); err != nil {
 		t.Fatal(err)

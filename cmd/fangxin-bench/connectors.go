@@ -21,20 +21,7 @@ import (
 
 var connRows = flag.Int("connectors", 0, "instead of the hub benchmark, import a register export of this many rows as XLSX and as GBK CSV through `fangxin connect run` into the embedded hub, against the bare parse rate")
 
-const connMapping = `
-batch_size: 1000
-mapping:
-  type: {const: merchant.registered}
-  key: [统一社会信用代码]
-  subject: 统一社会信用代码
-  time: 成立日期
-  data:
-    name: 企业名称
-    township: 所属乡镇（街道）
-    industry: 行业
-    address: 住所（经营场所）
-    registered_at: 成立日期
-`
+const connMapping = "\nbatch_size: 1000\n" + sample.RegistrationsMapping
 
 // benchConnectors measures, per format: the bare parse rate (the source read to its end, no
 // mapping), the check rate (read, map, validate: `connect check`), and the end-to-end import

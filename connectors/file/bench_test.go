@@ -16,19 +16,7 @@ import (
 
 const benchRows = 5000
 
-const benchMapping = `
-mapping:
-  type: {const: merchant.registered}
-  key: [统一社会信用代码]
-  subject: 统一社会信用代码
-  time: 成立日期
-  data:
-    name: 企业名称
-    township: 所属乡镇（街道）
-    industry: 行业
-    address: 住所（经营场所）
-    registered_at: 成立日期
-`
+const benchMapping = "\n" + sample.RegistrationsMapping
 
 func benchFiles(b *testing.B) string {
 	dir := b.TempDir()

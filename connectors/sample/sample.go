@@ -186,6 +186,21 @@ func MerchantN(n int) Merchant {
 }
 
 // RegistrationsHeader is the AMR register export's header (市场主体登记信息).
+// RegistrationsMapping is the YAML mapping block that turns a Registrations table into
+// merchant.registered events (tests, benchmarks and fangxin-bench use it).
+const RegistrationsMapping = `mapping:
+  type: {const: merchant.registered}
+  key: [统一社会信用代码]
+  subject: 统一社会信用代码
+  time: 成立日期
+  data:
+    name: 企业名称
+    township: 所属乡镇（街道）
+    industry: 行业
+    address: 住所（经营场所）
+    registered_at: 成立日期
+`
+
 var RegistrationsHeader = []string{"统一社会信用代码", "企业名称", "企业类型", "法定代表人（经营者）", "住所（经营场所）", "所属乡镇（街道）", "行业", "成立日期", "登记机关"}
 
 // Registrations returns n rows of the AMR register export, registered from 2018-01-01 on.

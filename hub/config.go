@@ -25,13 +25,16 @@ const (
 // Log and one of Views is set (Validate rejects two, and SetDefaults picks the embedded one when
 // none is).
 type Config struct {
-	DataDir   string
-	Listen    string
-	Role      string
-	Log       LogConfig
-	Views     ViewsConfig
-	Gateway   gateway.Config
-	Projector projections.ProjectorConfig
+	DataDir string
+	Listen  string
+	// DebugListen, when set, serves Go's profiler (net/http/pprof, /debug/pprof/) on a listener
+	// of its own, never on the gateway's address. Off by default.
+	DebugListen string
+	Role        string
+	Log         LogConfig
+	Views       ViewsConfig
+	Gateway     gateway.Config
+	Projector   projections.ProjectorConfig
 	// Webhooks configures webhook delivery (package delivery).
 	Webhooks delivery.Config
 	// Demo loads the reproducible demo dataset into an empty hub and prints one key per bureau.

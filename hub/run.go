@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/http/pprof"
 	"path/filepath"
 	"sync"
 	"time"
@@ -215,6 +216,17 @@ func Run(ctx context.Context, cfg Config, d Deps) error {
 	if err != nil {
 		return fmt.Errorf("--listen (FANGXIN_LISTEN) %s: %w", cfg.Listen, err)
 	}
+	if cfg.DebugListen != "" {
+		dln, err := net.Listen("tcp", cfg.DebugListen)
+		if err != nil {
+			ln.Close()
+			return fmt.Errorf("--debug-listen (FANGXIN_DEBUG_LISTEN) %s: %w", cfg.DebugListen, err)
+		}
+		ds := &http.Server{Handler: debugMux(), ReadHeaderTimeout: 10 * time.Second}
+		d.Logger.Info("profiler listening", "addr", dln.Addr().String())
+		go func() { _ = ds.Serve(dln) }()
+		go func() { <-ctx.Done(); _ = ds.Close() }()
+	}
 	hs := &http.Server{Handler: handler, ReadHeaderTimeout: 10 * time.Second}
 	addr := ln.Addr().String()
 	d.Logger.Info("listening", "addr", addr, "role", cfg.Role)
@@ -340,4 +352,16 @@ func loadDemo(ctx context.Context, cfg Config, lg logBackend, keys *gateway.KeyF
 		fmt.Fprintf(d.Stdout, "  %-16s %-24s %s\n", b.Code, b.NameZH, DemoKey(b.Code))
 	}
 	return nil
+}
+
+// debugMux serves net/http/pprof: its handlers, mounted on a mux of their own (the package's
+// init registers them on http.DefaultServeMux, which the hub never serves).
+func debugMux() *http.ServeMux {
+	m := http.NewServeMux()
+	m.HandleFunc("/debug/pprof/", pprof.Index)
+	m.HandleFunc("/debug/pprof/cmdline", pprof.Cmdline)
+	m.HandleFunc("/debug/pprof/profile", pprof.Profile)
+	m.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
+	m.HandleFunc("/debug/pprof/trace", pprof.Trace)
+	return m
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"flag"
 	"fmt"
 	"hash/fnv"
 	"io"
@@ -200,11 +201,19 @@ func cmpOr(a, b error) error {
 }
 
 // startRole starts `fangxin serve --role role` on the services in namespace ns.
-func startRole(dir, role, ns, brokers, esURL string) (*hubProc, error) {
-	env := append(os.Environ(), "FANGXIN_KAFKA_BROKERS=", "FANGXIN_ELASTICSEARCH_URL=", "FANGXIN_NAMESPACE=")
-	return launch(env, "serve", "--role", role, "--data-dir", dir, "--listen", "127.0.0.1:0", "--log-level", "warn",
-		"--namespace", ns, "--kafka-brokers", brokers, "--elasticsearch-url", esURL)
+func startRole(dir, role, ns, brokers, esURL string, extra ...string) (*hubProc, error) {
+	env := append(os.Environ(), "FANGXIN_KAFKA_BROKERS=", "FANGXIN_ELASTICSEARCH_URL=", "FANGXIN_NAMESPACE=", "FANGXIN_DEBUG_LISTEN=")
+	args := []string{"serve", "--role", role, "--data-dir", dir, "--listen", "127.0.0.1:0", "--log-level", "warn",
+		"--namespace", ns, "--kafka-brokers", brokers, "--elasticsearch-url", esURL}
+	if *debugPorts {
+		port := map[string]string{"gateway": "6061", "projector": "6062"}[role]
+		fmt.Fprintf(os.Stderr, "%s: profiler at http://127.0.0.1:%s/debug/pprof/\n", role, port)
+		args = append(args, "--debug-listen", "127.0.0.1:"+port)
+	}
+	return launch(env, append(args, extra...)...)
 }
+
+var debugPorts = flag.Bool("debug-ports", false, "serve the distributed phase's gateway and projector profilers on 127.0.0.1:6061 and :6062 (go tool pprof http://127.0.0.1:6062/debug/pprof/profile)")
 
 // dropNamespace deletes what the phase created: its topics, consumer groups and indices.
 func dropNamespace(brokers, esURL, ns string) {

@@ -54,7 +54,11 @@ var (
 	queries  = flag.Int("queries", 2000, "history and search queries to time")
 	stepSecs = flag.Int("step", 8, "seconds per steady-rate step of the freshness search")
 	bin      = flag.String("bin", os.Getenv("FANGXIN_BIN"), "the fangxin binary")
+	only     = flag.String("only", "hub,distributed,scale", "phases to run, comma-separated: hub (embedded, with its baselines), distributed (needs the stack), scale")
 )
+
+// phase reports whether -only names p.
+func phase(p string) bool { return slices.Contains(strings.Split(*only, ","), p) }
 
 func main() { os.Exit(run()) }
 
@@ -117,6 +121,9 @@ func bench(work string) error {
 	fmt.Fprintf(os.Stderr, "generated %d events in %s\n", len(evs), time.Since(t0).Round(time.Millisecond))
 	r.add("events", strconv.Itoa(len(evs)), fmt.Sprintf("demo generator, %d CPUs, %s", runtime.NumCPU(), runtime.Version()))
 
+	if !phase("hub") {
+		return rest(r, work, evs)
+	}
 	appendRate, err := bareAppend(filepath.Join(work, "bare-log.db"), evs)
 	if err != nil {
 		return err
@@ -219,11 +226,18 @@ func bench(work string) error {
 	ru := cmd.ProcessState.SysUsage().(*syscall.Rusage)
 	r.add("rebuild (fangxin rebuild, whole log)", took.Round(time.Second).String(), strings.TrimSpace(out.String())+"; target 1M ≤ 5 min")
 	r.add("rebuild peak memory (maxrss)", fmt.Sprintf("%d MiB", ru.Maxrss>>10), "")
-	if err := distributed(r, work, evs); err != nil {
-		return fmt.Errorf("distributed phase: %w", err)
+	return rest(r, work, evs)
+}
+
+// rest runs the phases after the embedded hub's: distributed and scale.
+func rest(r *report, work string, evs []events.Event) error {
+	if phase("distributed") {
+		if err := distributed(r, work, evs); err != nil {
+			return fmt.Errorf("distributed phase: %w", err)
+		}
 	}
-	if *nScale > 0 {
-		if err := scale(r, filepath.Join(work, "scale"), keys["amr"]); err != nil {
+	if *nScale > 0 && phase("scale") {
+		if err := scale(r, filepath.Join(work, "scale")); err != nil {
 			return err
 		}
 	}
@@ -233,7 +247,7 @@ func bench(work string) error {
 
 // scale appends *nScale events straight into a fresh hub's log, rebuilds its views with
 // `fangxin rebuild`, then times queries on the hub serving them.
-func scale(r *report, dir, _ string) error {
+func scale(r *report, dir string) error {
 	t0 := time.Now()
 	evs := dataset(*nScale)
 	fmt.Fprintf(os.Stderr, "scale phase: generated %d events in %s\n", len(evs), time.Since(t0).Round(time.Millisecond))

@@ -45,17 +45,18 @@ func env(name, def string) string {
 }
 
 type settings struct {
-	dataDir, listen, role, logPath, viewsDir, kafka, es, logLevel, namespace string
-	demo                                                                     bool
-	hooks                                                                    webhookSettings
-	rulesFile                                                                string
-	noRuleEngine                                                             bool
+	dataDir, listen, debugListen, role, logPath, viewsDir, kafka, es, logLevel, namespace string
+	demo                                                                                  bool
+	hooks                                                                                 webhookSettings
+	rulesFile                                                                             string
+	noRuleEngine                                                                          bool
 }
 
 func (s *settings) bind(cmd *cobra.Command) {
 	f := cmd.Flags()
 	f.StringVar(&s.dataDir, "data-dir", env("FANGXIN_DATA_DIR", "./data"), "data folder of the embedded log, views and keys (FANGXIN_DATA_DIR)")
 	f.StringVar(&s.listen, "listen", env("FANGXIN_LISTEN", "127.0.0.1:8080"), "address of the HTTP gateway (FANGXIN_LISTEN)")
+	f.StringVar(&s.debugListen, "debug-listen", env("FANGXIN_DEBUG_LISTEN", ""), "address serving Go's profiler at /debug/pprof/ (off unless set; keep it on loopback) (FANGXIN_DEBUG_LISTEN)")
 	f.StringVar(&s.role, "role", env("FANGXIN_ROLE", hub.RoleAll), "what this process runs: all, gateway or projector (FANGXIN_ROLE)")
 	f.StringVar(&s.logPath, "log-path", env("FANGXIN_LOG_PATH", ""), "embedded log file (default DATA_DIR/log.db) (FANGXIN_LOG_PATH)")
 	f.StringVar(&s.viewsDir, "views-dir", env("FANGXIN_VIEWS_DIR", ""), "embedded views folder (default DATA_DIR/views) (FANGXIN_VIEWS_DIR)")
@@ -77,7 +78,7 @@ func split(s string) []string {
 }
 
 func (s *settings) config() hub.Config {
-	c := hub.Config{DataDir: s.dataDir, Listen: s.listen, Role: s.role, Demo: s.demo, RulesFile: s.rulesFile, NoRuleEngine: s.noRuleEngine}
+	c := hub.Config{DataDir: s.dataDir, Listen: s.listen, DebugListen: s.debugListen, Role: s.role, Demo: s.demo, RulesFile: s.rulesFile, NoRuleEngine: s.noRuleEngine}
 	c.Webhooks = s.hooks.config()
 	if s.logPath != "" || s.kafka == "" {
 		c.Log.Embedded = &hub.EmbeddedLogConfig{Path: s.logPath}

@@ -13,6 +13,11 @@
 //     keys are processed concurrently. Among messages free to go, the lowest offset goes first.
 //   - Nack hands the message out again (a fresh copy: watermill messages are acked once) after
 //     NackResendSleep; its key stays blocked meanwhile. Delivery is therefore at least once.
+//   - Followers lets the receiver of a message take the messages of its key already received
+//     behind it, so that it can process a key's backlog in one step (one database round trip
+//     instead of one per message). They are handed out to that receiver alone, count as in
+//     flight, and must be acked in offset order; a nacked follower and every follower after it
+//     come again in offset order, as any nacked message does.
 //   - Every handed-out message carries a context derived from Run's ctx; it is canceled once the
 //     message is acked or nacked, and when Run returns.
 //   - Committed reports the highest offset that was acknowledged together with every offset
@@ -163,9 +168,65 @@ func (d *Dispatcher) Stats() Stats {
 type entry struct {
 	Entry
 	acked    bool
+	handed   bool             // handed out at least once: the next hand-out is a copy
 	delivery *message.Message // the message to hand out or handed out; nil while blocked
 	cancel   context.CancelFunc
-	due      time.Time // redelivery time while waiting after a nack
+}
+
+// keyState is a key with messages held: those waiting in offset order, and how many are ready
+// or handed out (at most one, plus its followers).
+type keyState struct {
+	blocked []*entry
+	out     int
+	hold    time.Time // nothing of the key is handed out before this (set by a nack)
+}
+
+// resendKey is a key to look at again once its hold ends.
+type resendKey struct {
+	key string
+	due time.Time
+}
+
+// followReq asks the Run goroutine for the followers of a handed-out entry.
+type followReq struct {
+	e     *entry
+	max   int
+	reply chan []*message.Message
+}
+
+type followKey struct{}
+
+// follower is what a handed-out message's context carries for Followers.
+type follower struct {
+	r *run
+	e *entry
+}
+
+// Followers hands out, to the receiver of m (a message handed out by a Dispatcher and neither
+// acked nor nacked), up to max messages of m's key already received behind it, in offset order.
+// The receiver owns them and must ack or nack every one; it acks them only in offset order
+// (after m) and, when one fails, nacks it and every later one, so the key's order holds.
+// Followers returns none when m did not come from a Dispatcher, when its key has another message
+// out, when nothing is waiting, or when MaxInFlight is reached. Safe for concurrent use.
+func Followers(m *message.Message, max int) []*message.Message {
+	f, ok := m.Context().Value(followKey{}).(*follower)
+	if !ok || max < 1 {
+		return nil
+	}
+	req := followReq{e: f.e, max: max, reply: make(chan []*message.Message, 1)}
+	select {
+	case f.r.follow <- req:
+	case <-f.r.stop:
+		return nil
+	case <-m.Context().Done():
+		return nil
+	}
+	select {
+	case ms := <-req.reply:
+		return ms
+	case <-f.r.stop:
+		return nil
+	}
 }
 
 type result struct {
@@ -182,8 +243,9 @@ func (d *Dispatcher) Run(ctx context.Context, in <-chan Entry, out chan<- *messa
 	r := &run{
 		d:       d,
 		ctx:     ctx,
-		keys:    map[string][]*entry{},
+		keys:    map[string]*keyState{},
 		results: make(chan result, d.cfg.MaxInFlight),
+		follow:  make(chan followReq),
 		stop:    make(chan struct{}),
 		last:    d.committed.Load(),
 	}
@@ -196,17 +258,18 @@ type run struct {
 	d   *Dispatcher
 	ctx context.Context
 
-	window   []*entry            // every held entry in offset order; the head is the oldest unacked
-	keys     map[string][]*entry // busy keys and the entries blocked behind them
-	ready    readyHeap           // free to hand out, lowest offset first
-	resend   []*entry            // nacked, by due time (constant sleep keeps it FIFO)
-	inFlight int                 // handed out, no result yet
-	results  chan result         // from the watchers; capacity MaxInFlight never blocks them
-	stop     chan struct{}       // closed when Run ends
-	watchers sync.WaitGroup      // the watch goroutines
-	last     int64               // offset of the last entry received
-	timer    *time.Timer         // for the head of resend
-	armed    time.Time           // due time the timer is set for
+	window   []*entry             // every held entry in offset order; the head is the oldest unacked
+	keys     map[string]*keyState // keys with entries held
+	ready    readyHeap            // free to hand out, lowest offset first
+	resend   []resendKey          // keys on hold after a nack, by due time (constant sleep keeps it FIFO)
+	inFlight int                  // handed out, no result yet
+	results  chan result          // from the watchers; capacity MaxInFlight never blocks them
+	follow   chan followReq       // from Followers
+	stop     chan struct{}        // closed when Run ends
+	watchers sync.WaitGroup       // the watch goroutines
+	last     int64                // offset of the last entry received
+	timer    *time.Timer          // for the head of resend
+	armed    time.Time            // due time the timer is set for
 }
 
 func (r *run) loop(in <-chan Entry, out chan<- *message.Message) error {
@@ -249,14 +312,16 @@ func (r *run) loop(in <-chan Entry, out chan<- *message.Message) error {
 			r.watch(e, next)
 		case res := <-r.results:
 			r.settle(res)
+		case req := <-r.follow:
+			req.reply <- r.followers(req)
 		case now := <-timerCh:
 			r.armed = time.Time{}
 			for len(r.resend) > 0 && !r.resend[0].due.After(now) {
-				e := r.resend[0]
-				r.resend[0] = nil
+				k := r.resend[0].key
 				r.resend = r.resend[1:]
-				r.makeReady(e, e.Msg.Copy())
-				r.d.redelivered.Add(1)
+				if ks := r.keys[k]; ks != nil {
+					r.release(k, ks, now)
+				}
 			}
 		}
 	}
@@ -272,21 +337,77 @@ func (r *run) receive(e Entry) error {
 	r.last = e.Offset
 	en := &entry{Entry: e}
 	r.window = append(r.window, en)
-	if blocked, busy := r.keys[e.Key]; busy {
-		r.keys[e.Key] = append(blocked, en)
-		return nil
+	ks := r.keys[e.Key]
+	if ks == nil {
+		ks = &keyState{}
+		r.keys[e.Key] = ks
 	}
-	r.keys[e.Key] = nil
-	r.makeReady(en, e.Msg)
+	ks.blocked = append(ks.blocked, en)
+	r.release(e.Key, ks, time.Now())
 	return nil
+}
+
+// release makes the key's first waiting entry ready when nothing of the key is out and its hold
+// is over, and forgets the key once it holds nothing.
+func (r *run) release(key string, ks *keyState, now time.Time) {
+	if ks.out == 0 && len(ks.blocked) > 0 && !now.Before(ks.hold) {
+		e := ks.blocked[0]
+		ks.blocked[0] = nil
+		ks.blocked = ks.blocked[1:]
+		ks.out++
+		r.makeReady(e, r.deliveryOf(e))
+	}
+	if ks.out == 0 && len(ks.blocked) == 0 {
+		delete(r.keys, key)
+	}
+}
+
+// deliveryOf is the message to hand e out as: the original the first time, then fresh copies
+// (watermill messages are acked once).
+func (r *run) deliveryOf(e *entry) *message.Message {
+	if !e.handed {
+		e.handed = true
+		return e.Msg
+	}
+	r.d.redelivered.Add(1)
+	return e.Msg.Copy()
 }
 
 // makeReady gives e a delivery with its own context and queues it for handing out.
 func (r *run) makeReady(e *entry, m *message.Message) {
-	ctx, cancel := context.WithCancel(r.ctx)
-	m.SetContext(ctx)
-	e.delivery, e.cancel = m, cancel
+	r.setDelivery(e, m)
 	heap.Push(&r.ready, e)
+}
+
+func (r *run) setDelivery(e *entry, m *message.Message) {
+	ctx, cancel := context.WithCancel(r.ctx)
+	m.SetContext(context.WithValue(ctx, followKey{}, &follower{r: r, e: e}))
+	e.delivery, e.cancel = m, cancel
+}
+
+// followers hands out the entries waiting behind req.e, the only entry of its key out.
+func (r *run) followers(req followReq) []*message.Message {
+	ks := r.keys[req.e.Key]
+	if ks == nil || ks.out != 1 || req.e.delivery == nil || req.e.acked {
+		return nil
+	}
+	n := min(req.max, len(ks.blocked), r.d.cfg.MaxInFlight-r.inFlight)
+	if n <= 0 {
+		return nil
+	}
+	out := make([]*message.Message, 0, n)
+	for _, e := range ks.blocked[:n] {
+		m := r.deliveryOf(e)
+		r.setDelivery(e, m)
+		ks.out++
+		r.inFlight++
+		r.d.delivered.Add(1)
+		r.watch(e, m)
+		out = append(out, m)
+	}
+	clear(ks.blocked[:n])
+	ks.blocked = ks.blocked[n:]
+	return out
 }
 
 // watch waits for the receiver's verdict on m in its own goroutine.
@@ -309,29 +430,31 @@ func (r *run) settle(res result) {
 	r.inFlight--
 	e.cancel()
 	e.cancel, e.delivery = nil, nil
+	ks := r.keys[e.Key]
+	ks.out--
+	now := time.Now()
 	if !res.ack {
 		r.d.cfg.Logger.Debug("Message nacked, redelivering", watermill.LogFields{
 			"offset": e.Offset, "key": e.Key, "uuid": e.Msg.UUID, "resend_sleep": r.d.cfg.NackResendSleep,
 		})
-		if r.d.cfg.NackResendSleep == NoSleep {
-			r.makeReady(e, e.Msg.Copy())
-			r.d.redelivered.Add(1)
-			return
+		// Back among the key's waiting entries, in offset order (followers may be nacked in any
+		// order), and the key waits NackResendSleep.
+		i := len(ks.blocked)
+		for i > 0 && ks.blocked[i-1].Offset > e.Offset {
+			i--
 		}
-		e.due = time.Now().Add(r.d.cfg.NackResendSleep)
-		r.resend = append(r.resend, e)
+		ks.blocked = append(ks.blocked, nil)
+		copy(ks.blocked[i+1:], ks.blocked[i:])
+		ks.blocked[i] = e
+		if r.d.cfg.NackResendSleep != NoSleep {
+			ks.hold = now.Add(r.d.cfg.NackResendSleep)
+			r.resend = append(r.resend, resendKey{key: e.Key, due: ks.hold})
+		}
+		r.release(e.Key, ks, now)
 		return
 	}
-
 	e.acked = true
-	if blocked := r.keys[e.Key]; len(blocked) > 0 {
-		next := blocked[0]
-		blocked[0] = nil
-		r.keys[e.Key] = blocked[1:]
-		r.makeReady(next, next.Msg)
-	} else {
-		delete(r.keys, e.Key)
-	}
+	r.release(e.Key, ks, now)
 	r.advance()
 }
 

@@ -538,3 +538,201 @@ func TestAckBeforeStopCounts(t *testing.T) {
 		}
 	}
 }
+
+// A receiver takes the backlog of its key as followers: they come in offset order, count as in
+// flight, and a nacked follower comes again (as a copy) before anything later of its key.
+func TestFollowers(t *testing.T) {
+	h := start(t, inflight.Config{MaxInFlight: 8, NackResendSleep: inflight.NoSleep}, 0)
+	h.send(entry(1, "a"), entry(2, "a"), entry(3, "b"), entry(4, "a"), entry(5, "a"))
+	m1, m3 := h.recv(), h.recv()
+	if m1.UUID != "m1" || m3.UUID != "m3" {
+		t.Fatalf("handed out %s and %s, want m1 and m3", m1.UUID, m3.UUID)
+	}
+	if got := inflight.Followers(m3, 10); len(got) != 0 {
+		t.Fatalf("b has nothing waiting, got %d followers", len(got))
+	}
+	fs := inflight.Followers(m1, 2)
+	if len(fs) != 2 || fs[0].UUID != "m2" || fs[1].UUID != "m4" {
+		t.Fatalf("followers of m1 = %v, want m2 and m4", uuids(fs))
+	}
+	if got := inflight.Followers(m1, 10); len(got) != 0 {
+		t.Fatalf("a second call while followers are out got %v", uuids(got))
+	}
+	h.waitInFlight(4)
+	if fs[0].Context().Err() != nil {
+		t.Fatal("a follower's context is canceled while it is out")
+	}
+	h.none("m5 waits behind a's followers")
+	m1.Ack()
+	fs[0].Ack()
+	fs[1].Nack()
+	again := h.recv()
+	if again.UUID != "m4" || again == fs[1] {
+		t.Fatalf("after the nack got %s (same message: %v), want a copy of m4", again.UUID, again == fs[1])
+	}
+	h.none("m5 waits for m4")
+	m3.Ack()
+	again.Ack()
+	if m5 := h.recv(); m5.UUID != "m5" {
+		t.Fatalf("got %s, want m5", m5.UUID)
+	} else {
+		m5.Ack()
+	}
+	waitCommitted(t, h.d, 5)
+}
+
+// A message that is not from a Dispatcher has no followers.
+func TestFollowersOfForeignMessage(t *testing.T) {
+	if got := inflight.Followers(message.NewMessage("x", nil), 5); got != nil {
+		t.Fatalf("got %v", got)
+	}
+}
+
+func uuids(ms []*message.Message) []string {
+	var out []string
+	for _, m := range ms {
+		out = append(out, m.UUID)
+	}
+	return out
+}
+
+func waitCommitted(t *testing.T, d *inflight.Dispatcher, want int64) {
+	t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for d.Committed() != want {
+		if time.Now().After(deadline) {
+			t.Fatalf("Committed() = %d, want %d", d.Committed(), want)
+		}
+		time.Sleep(time.Millisecond)
+	}
+}
+
+// Receivers that take followers at random and nack at random: every message is acked once in the
+// end, each key's acks come in offset order, and no two receivers hold one key at once.
+func TestFollowersRandomized(t *testing.T) {
+	for _, tc := range []struct {
+		name      string
+		cfg       inflight.Config
+		messages  int
+		keys      int
+		workers   int
+		nackRatio float64
+	}{
+		{"no sleep", inflight.Config{MaxInFlight: 16, NackResendSleep: inflight.NoSleep}, 3000, 10, 8, 0.1},
+		{"sleep", inflight.Config{MaxInFlight: 8, NackResendSleep: time.Millisecond}, 1500, 4, 6, 0.2},
+		{"one key", inflight.Config{MaxInFlight: 32, NackResendSleep: inflight.NoSleep}, 1000, 1, 4, 0.05},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			h := start(t, tc.cfg, 0)
+			keyOf := make([]string, tc.messages+1)
+			rnd := rand.New(rand.NewPCG(3, uint64(tc.messages)))
+			for off := 1; off <= tc.messages; off++ {
+				keyOf[off] = fmt.Sprint("k", rnd.IntN(tc.keys))
+			}
+			var (
+				mu         sync.Mutex
+				holder     = map[string]int{} // key -> worker holding it
+				total      int
+				ackedByKey = map[string][]int64{}
+				acked      = map[string]bool{}
+				failures   []string
+				followed   int
+			)
+			fail := func(format string, args ...any) { failures = append(failures, fmt.Sprintf(format, args...)) }
+			var wg sync.WaitGroup
+			for w := range tc.workers {
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					r := rand.New(rand.NewPCG(uint64(w), 11))
+					for m := range h.out {
+						key := string(m.Payload)
+						batch := append([]*message.Message{m}, inflight.Followers(m, 1+r.IntN(6))...)
+						mu.Lock()
+						followed += len(batch) - 1
+						if hw, ok := holder[key]; ok {
+							fail("key %s handed to worker %d while worker %d holds it", key, w, hw)
+						}
+						holder[key] = w
+						total += len(batch)
+						if total > tc.cfg.MaxInFlight {
+							fail("%d messages out at once, MaxInFlight %d", total, tc.cfg.MaxInFlight)
+						}
+						for _, b := range batch {
+							if string(b.Payload) != key {
+								fail("follower %s of key %s given with %s", b.UUID, b.Payload, key)
+							}
+							if acked[b.UUID] {
+								fail("%s handed out after it was acked", b.UUID)
+							}
+						}
+						mu.Unlock()
+						time.Sleep(time.Duration(r.IntN(100)) * time.Microsecond)
+						failAt := len(batch)
+						for i := range batch {
+							if r.Float64() < tc.nackRatio {
+								failAt = i
+								break
+							}
+						}
+						mu.Lock()
+						delete(holder, key)
+						total -= len(batch)
+						for _, b := range batch[:failAt] {
+							var off int64
+							fmt.Sscanf(b.UUID, "m%d", &off)
+							ackedByKey[key] = append(ackedByKey[key], off)
+							acked[b.UUID] = true
+						}
+						mu.Unlock()
+						for i, b := range batch {
+							if i < failAt {
+								b.Ack()
+							} else {
+								b.Nack()
+							}
+						}
+					}
+				}()
+			}
+			go func() {
+				for off := 1; off <= tc.messages; off++ {
+					h.in <- inflight.Entry{Offset: int64(off), Key: keyOf[off], Msg: message.NewMessage(fmt.Sprintf("m%d", off), []byte(keyOf[off]))}
+				}
+				close(h.in)
+			}()
+			select {
+			case err := <-h.done:
+				if err != nil {
+					t.Fatalf("Run() = %v", err)
+				}
+				h.done <- err
+			case <-time.After(30 * time.Second):
+				t.Fatal("Run did not drain")
+			}
+			close(h.out)
+			wg.Wait()
+			for _, f := range failures[:min(len(failures), 10)] {
+				t.Error(f)
+			}
+			if len(acked) != tc.messages {
+				t.Errorf("%d distinct messages acked, want %d", len(acked), tc.messages)
+			}
+			want := map[string][]int64{}
+			for off := 1; off <= tc.messages; off++ {
+				want[keyOf[off]] = append(want[keyOf[off]], int64(off))
+			}
+			for key, offs := range want {
+				if fmt.Sprint(ackedByKey[key]) != fmt.Sprint(offs) {
+					t.Errorf("key %s acked in order %v, want %v", key, ackedByKey[key], offs)
+				}
+			}
+			if got := h.d.Committed(); got != int64(tc.messages) {
+				t.Errorf("Committed() = %d, want %d", got, tc.messages)
+			}
+			if followed == 0 {
+				t.Error("no message was ever taken as a follower: the test did not exercise Followers")
+			}
+		})
+	}
+}

@@ -41,6 +41,40 @@ type Store interface {
 	Apply(ctx context.Context, ev TimelineEntry, pos eventlog.Position, fold FoldFunc) (applied bool, err error)
 }
 
+// ChainStore is a Store that can also apply a run of consecutive events of one partition key in
+// one step, so that a merchant with a backlog costs one write round trip instead of one per
+// event. The projector uses it when the store offers it (projections/elastic does).
+//
+// ApplyChain applies chain as if Apply were called for each link in turn, and returns one result
+// per link, in order. Contract, beyond Apply's:
+//   - chain holds events of one partition key, in log order; the caller applies nothing else of
+//     that key until ApplyChain returns.
+//   - Results are ordered: once a link fails, every later link fails too (wrapping ErrChainBroken
+//     when it failed only because an earlier one did), so the caller can acknowledge the prefix
+//     that succeeded and deliver the rest again. A failed link may have been applied in part or
+//     whole; delivering it again completes it without applying anything twice (as with Apply).
+//   - Durable on return for every link reported applied or as a duplicate.
+type ChainStore interface {
+	Store
+	ApplyChain(ctx context.Context, chain []ChainLink, fold FoldFunc) []ChainResult
+}
+
+// ChainLink is one event of a chain and its position in the log.
+type ChainLink struct {
+	Entry TimelineEntry
+	Pos   eventlog.Position
+}
+
+// ChainResult is what Apply would have returned for one link.
+type ChainResult struct {
+	Applied bool
+	Err     error
+}
+
+// ErrChainBroken is wrapped by the results of links that were not applied because an earlier
+// link of their chain failed. It is transient: deliver the link again.
+var ErrChainBroken = errors.New("an earlier event of the same merchant failed, so this one waits for it")
+
 // FoldFunc changes a merchant's profile for one event. It is pure: the same profile and event
 // always give the same result.
 type FoldFunc func(p *MerchantProfile, ev events.Event)

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"math"
 	"sync"
+	"sync/atomic"
 	"time"
 	"unicode/utf8"
 
@@ -19,7 +20,8 @@ type request struct {
 	entry projections.TimelineEntry
 	pos   eventlog.Position
 	fold  projections.FoldFunc
-	pkey  string // partition key: calls with the same key never share or overlap groups
+	pkey  string // partition key: calls with the same key never overlap groups, nor share one unless chained
+	chain *chain // set for the links of one ApplyChain call
 	size  int    // estimated bulk bytes
 	at    time.Time
 	done  chan result
@@ -28,6 +30,87 @@ type request struct {
 type result struct {
 	applied bool
 	err     error
+}
+
+// chain ties the requests of one ApplyChain call: consecutive events of one partition key, which
+// may share a group (applied in order, each folding into the profile the one before left) and
+// which stop at the first failure.
+type chain struct {
+	broken atomic.Bool // a link failed: the links not yet written fail with ErrChainBroken
+}
+
+var _ projections.ChainStore = (*Store)(nil)
+
+// ApplyChain applies the events of one partition key in order, as Apply would one after another,
+// sharing groups and so round trips (projections.ChainStore).
+func (s *Store) ApplyChain(ctx context.Context, links []projections.ChainLink, fold projections.FoldFunc) []projections.ChainResult {
+	out := make([]projections.ChainResult, len(links))
+	fail := func(from int, err error) []projections.ChainResult {
+		for i := from; i < len(out); i++ {
+			out[i].Err = err
+		}
+		return out
+	}
+	if err := ctx.Err(); err != nil {
+		return fail(0, err)
+	}
+	if fold == nil {
+		return fail(0, errors.New("elastic: ApplyChain needs a fold"))
+	}
+	c := &chain{}
+	reqs := make([]*request, len(links))
+	for i, l := range links {
+		reqs[i] = &request{
+			entry: l.Entry, pos: l.Pos, fold: fold, pkey: l.Entry.Event.PartitionKey(), chain: c,
+			size: len(l.Entry.Event.Data) + len(l.Entry.Private) + 1024, at: time.Now(),
+			done: make(chan result, 1),
+		}
+	}
+	s.mu.RLock()
+	if s.closed {
+		s.mu.RUnlock()
+		return fail(0, ErrClosed)
+	}
+	sent := 0
+	for _, r := range reqs {
+		select {
+		case s.intake <- r:
+			sent++
+			continue
+		case <-ctx.Done():
+			c.broken.Store(true)
+		}
+		break
+	}
+	s.mu.RUnlock()
+	for i, r := range reqs[:sent] {
+		select {
+		case res := <-r.done:
+			out[i] = projections.ChainResult{Applied: res.applied, Err: res.err}
+		case <-ctx.Done():
+			// The links still complete; the caller's retry is then a redelivery.
+			return fail(i, ctx.Err())
+		}
+	}
+	fail(sent, ctxErrOr(ctx, projections.ErrChainBroken))
+	for i := range out {
+		if out[i].Err != nil {
+			for j := i + 1; j < len(out); j++ {
+				if out[j].Err == nil {
+					out[j] = projections.ChainResult{Err: fmt.Errorf("elastic: %w", projections.ErrChainBroken)}
+				}
+			}
+			break
+		}
+	}
+	return out
+}
+
+func ctxErrOr(ctx context.Context, err error) error {
+	if e := ctx.Err(); e != nil {
+		return e
+	}
+	return err
 }
 
 // Apply records ev at pos and folds it into its merchant's profile (projections.Store). It
@@ -143,17 +226,18 @@ func (s *Store) dispatch() {
 }
 
 // takeGroup takes the next group from queue: calls in arrival order whose key is neither in
-// flight nor already in the group. It returns nil and how long to wait when the group should
+// flight nor already in the group, except that the links of one chain go together, in order. It returns nil and how long to wait when the group should
 // linger for more calls.
 func (s *Store) takeGroup(queue []*request, busy map[string]bool, draining bool) (g, rest []*request, wait time.Duration) {
-	in := map[string]bool{}
+	in := map[string]*chain{} // keys in the group, and the chain that brought each (nil: none)
 	bytes, full := 0, false
 	for _, r := range queue {
-		if full || busy[r.pkey] || in[r.pkey] {
+		c, taken := in[r.pkey]
+		if full || busy[r.pkey] || (taken && (c == nil || c != r.chain)) {
 			rest = append(rest, r)
 			continue
 		}
-		in[r.pkey] = true
+		in[r.pkey] = r.chain
 		g = append(g, r)
 		bytes += r.size
 		full = len(g) >= s.cfg.MaxBatch || bytes >= s.cfg.FlushBytes
@@ -243,6 +327,7 @@ func (r *refresher) stop() {
 // item is one call's state while its group is applied.
 type item struct {
 	r         *request
+	prev      *item // the previous link of the same chain in this group, if any
 	settled   bool
 	res       result
 	eventJSON json.RawMessage
@@ -320,6 +405,10 @@ func permanent(format string, args ...any) error {
 func prepare(r *request) *item {
 	it := &item{r: r, id: docID(r.entry.Event.Key()), key: keyLabel(r.entry.Event.Key())}
 	ev := r.entry.Event
+	if r.chain != nil && r.chain.broken.Load() {
+		it.settle(false, fmt.Errorf("elastic: event %q: %w", it.key, projections.ErrChainBroken))
+		return it
+	}
 	if err := checkEntry(r.entry); err != nil {
 		it.settle(false, permanent("event %q: %v", it.key, err))
 		return it
@@ -355,12 +444,23 @@ func prepare(r *request) *item {
 // The caller then waits for one coalesced refresh of both indices (refresher).
 func (s *Store) writeGroup(ctx context.Context, reqs []*request) (items []*item, visible bool) {
 	items = make([]*item, len(reqs))
+	last := map[*chain]*item{}
 	for i, r := range reqs {
 		items[i] = prepare(r)
+		if r.chain != nil {
+			items[i].prev = last[r.chain]
+			last[r.chain] = items[i]
+		}
 	}
 	if err := s.applyItems(ctx, items); err != nil {
 		for _, it := range items {
 			it.settle(false, err)
+		}
+	}
+	breakChains(items, nil)
+	for _, it := range items {
+		if it.r.chain != nil && it.settled && it.res.err != nil {
+			it.r.chain.broken.Store(true) // later links, in later groups, are not applied
 		}
 	}
 	for _, it := range items {
@@ -408,8 +508,24 @@ func (s *Store) applyItems(ctx context.Context, items []*item) error {
 		return err
 	}
 	for _, it := range live {
+		if p := it.prev; p != nil {
+			if p.settled && p.res.err != nil {
+				it.settle(false, fmt.Errorf("elastic: event %q: %w", it.key, projections.ErrChainBroken))
+				continue
+			}
+			if sub := it.r.entry.Event.Subject; sub != "" && sub == p.r.entry.Event.Subject {
+				// The profile as the previous link leaves it, not as stored before the group.
+				b, err := cloneProfile(p.before)
+				if err != nil {
+					it.settle(false, err)
+					continue
+				}
+				it.before = b
+			}
+		}
 		s.classify(it)
 	}
+	classified := settledSet(items)
 
 	// Bulk A: the timeline documents of new keys.
 	var creates []*item
@@ -441,6 +557,10 @@ func (s *Store) applyItems(ctx context.Context, items []*item) error {
 			return err
 		}
 	}
+
+	// A link settled by bulk A (say, recorded meanwhile at another position) had its fold passed
+	// on to the links after it: those must not be written.
+	breakChains(items, classified)
 
 	// Bulk B: folded profiles, and event documents that carry a changed name or township.
 	ops = ops[:0]
@@ -505,8 +625,8 @@ func (s *Store) lookup(ctx context.Context, live []*item) error {
 	docs := make([]getDoc, 0, 2*len(live))
 	for _, it := range live {
 		docs = append(docs, getDoc{Index: s.timeline, ID: it.id, Source: []string{fPartition, fOffset}})
-		if sub := it.r.entry.Event.Subject; sub != "" {
-			docs = append(docs, getDoc{Index: s.merchants, ID: sub})
+		if it.readsProfile() {
+			docs = append(docs, getDoc{Index: s.merchants, ID: it.r.entry.Event.Subject})
 		}
 		if target, l, ok := projections.LinkOf(it.r.entry.Event); ok {
 			it.target, it.link = target, l
@@ -530,7 +650,7 @@ func (s *Store) lookup(ctx context.Context, live []*item) error {
 			it.prior = &eventlog.Position{Partition: pos.Partition, Offset: pos.Offset}
 		}
 		i++
-		if it.r.entry.Event.Subject != "" {
+		if it.readsProfile() {
 			if d := got[i]; d.Found {
 				p, err := decodeProfileSource(d.Source)
 				if err != nil {
@@ -774,4 +894,59 @@ func equalSearch(a, b *timelineDoc) bool {
 		}
 	}
 	return true
+}
+
+// readsProfile reports whether lookup reads the call's profile: it has a merchant, and is not a
+// chain link that takes the profile its previous link leaves.
+func (it *item) readsProfile() bool {
+	sub := it.r.entry.Event.Subject
+	return sub != "" && (it.prev == nil || it.prev.r.entry.Event.Subject != sub)
+}
+
+// settledSet is the set of items settled so far.
+func settledSet(items []*item) map[*item]bool {
+	set := map[*item]bool{}
+	for _, it := range items {
+		if it.settled {
+			set[it] = true
+		}
+	}
+	return set
+}
+
+// breakChains settles, with ErrChainBroken, every unsettled link that follows in its chain a link
+// that failed or, when before is given, that was settled after before was taken (its fold went
+// into the links after it, which therefore must not be written).
+func breakChains(items []*item, before map[*item]bool) {
+	broken := map[*chain]bool{}
+	for _, it := range items {
+		c := it.r.chain
+		if c == nil {
+			continue
+		}
+		if broken[c] {
+			it.settle(false, fmt.Errorf("elastic: event %q: %w", it.key, projections.ErrChainBroken))
+			continue
+		}
+		if it.settled && (it.res.err != nil || (before != nil && !before[it])) {
+			broken[c] = true
+		}
+	}
+}
+
+// cloneProfile is a deep copy of p (nil for nil), so that a link folds without changing what the
+// link before it writes.
+func cloneProfile(p *projections.MerchantProfile) (*projections.MerchantProfile, error) {
+	if p == nil {
+		return nil, nil
+	}
+	b, err := json.Marshal(p)
+	if err != nil {
+		return nil, fmt.Errorf("elastic: profile of %s does not encode: %w", p.USCC, err)
+	}
+	var c projections.MerchantProfile
+	if err := json.Unmarshal(b, &c); err != nil {
+		return nil, fmt.Errorf("elastic: profile of %s does not decode: %w", p.USCC, err)
+	}
+	return &c, nil
 }

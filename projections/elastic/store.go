@@ -11,6 +11,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/elastic/go-elasticsearch/v8/esapi"
@@ -147,7 +148,8 @@ func (s *Store) ping(ctx context.Context) error {
 			return fmt.Errorf("elastic: %s is not Elasticsearch: %w", where, err)
 		}
 		if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) || strings.Contains(err.Error(), "malformed HTTP response") ||
-			strings.Contains(err.Error(), "server closed idle connection") {
+			strings.Contains(err.Error(), "server closed idle connection") || errors.Is(err, syscall.ECONNRESET) {
+			// It accepted the connection (a closed port refuses it) and hung up without answering.
 			return fmt.Errorf("elastic: %s is not Elasticsearch: something listens there but does not answer HTTP (%w); is it another service's port?", where, err)
 		}
 		return fmt.Errorf("elastic: cannot reach Elasticsearch at %s: %w", where, err)

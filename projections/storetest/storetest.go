@@ -71,6 +71,7 @@ func RunAll(t *testing.T, open func(t *testing.T) Backend) {
 	t.Run("Concurrent", func(t *testing.T) { testConcurrent(t, o) })
 	t.Run("RebuildEquality", func(t *testing.T) { testRebuildEquality(t, o) })
 	t.Run("Linking", func(t *testing.T) { testLinking(t, o) })
+	t.Run("Chains", func(t *testing.T) { testChains(t, o) })
 }
 
 func (o opener) fresh(t *testing.T) Backend {

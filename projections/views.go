@@ -9,6 +9,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
+	"slices"
 	"time"
 
 	"github.com/lizhou/fangxin/eventlog"
@@ -109,6 +111,35 @@ type MerchantProfile struct {
 	FinesTotalFen  int64             `json:"fines_total_fen"`
 	LastActivity   time.Time         `json:"last_activity"`
 	LastPosition   eventlog.Position `json:"last_position"`
+}
+
+// Clone returns a deep copy of p: folding the copy leaves p as it was.
+func (p *MerchantProfile) Clone() *MerchantProfile {
+	if p == nil {
+		return nil
+	}
+	c := *p
+	c.RegisteredAt = cloneTime(p.RegisteredAt)
+	c.CountsByType = maps.Clone(p.CountsByType)
+	c.CountsByBureau = maps.Clone(p.CountsByBureau)
+	c.OpenComplaints = slices.Clone(p.OpenComplaints)
+	for i := range c.OpenComplaints {
+		c.OpenComplaints[i].Deadline = cloneTime(c.OpenComplaints[i].Deadline)
+	}
+	c.Certifications = slices.Clone(p.Certifications)
+	for i := range c.Certifications {
+		c.Certifications[i].ValidUntil = cloneTime(c.Certifications[i].ValidUntil)
+	}
+	c.CreditListings = slices.Clone(p.CreditListings)
+	return &c
+}
+
+func cloneTime(t *time.Time) *time.Time {
+	if t == nil {
+		return nil
+	}
+	v := *t
+	return &v
 }
 
 // OpenComplaint is a complaint received and not yet closed.

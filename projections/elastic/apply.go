@@ -341,6 +341,7 @@ type item struct {
 
 	create       *timelineDoc // timeline document to create
 	writeProfile bool         // before now holds the folded profile, to write
+	coveredBy    *item        // a later link of the chain whose profile write includes this fold
 	profileJSON  json.RawMessage
 	reindex      bool // rewrite the merchant's other event documents with its profile
 
@@ -515,12 +516,7 @@ func (s *Store) applyItems(ctx context.Context, items []*item) error {
 			}
 			if sub := it.r.entry.Event.Subject; sub != "" && sub == p.r.entry.Event.Subject {
 				// The profile as the previous link leaves it, not as stored before the group.
-				b, err := cloneProfile(p.before)
-				if err != nil {
-					it.settle(false, err)
-					continue
-				}
-				it.before = b
+				it.before = p.before.Clone()
 			}
 		}
 		s.classify(it)
@@ -566,8 +562,18 @@ func (s *Store) applyItems(ctx context.Context, items []*item) error {
 	ops = ops[:0]
 	var owners []*item
 	var reindex []*item
+	// Within a chain only the last profile write goes out: it holds the folds of the links
+	// before it (written one by one after all should it fail, below).
+	lastWrite := map[*chain]*item{}
 	for _, it := range unsettled(items) {
-		if it.writeProfile {
+		if it.writeProfile && it.r.chain != nil {
+			lastWrite[it.r.chain] = it
+		}
+	}
+	for _, it := range unsettled(items) {
+		if last := lastWrite[it.r.chain]; it.writeProfile && it.r.chain != nil && last != it {
+			it.coveredBy = last
+		} else if it.writeProfile {
 			ev := it.r.entry.Event
 			ops = append(ops, bulkOp{action: "index", index: s.merchants, id: ev.Subject,
 				version: externalVersion(it.r.pos), doc: newMerchantDoc(it.before, it.profileJSON)})
@@ -615,8 +621,43 @@ func (s *Store) applyItems(ctx context.Context, items []*item) error {
 			return err
 		}
 	}
+	return s.uncover(ctx, items)
+}
 
-	return nil
+// uncover writes, one by one, the profiles of links whose covering write failed, so that a
+// failure of one link's write fails that link alone (and, by breakChains, the ones after it).
+func (s *Store) uncover(ctx context.Context, items []*item) error {
+	var its []*item
+	var ops []bulkOp
+	for _, it := range items {
+		if c := it.coveredBy; c != nil && !it.settled && c.settled && c.res.err != nil {
+			ev := it.r.entry.Event
+			its = append(its, it)
+			ops = append(ops, bulkOp{action: "index", index: s.merchants, id: ev.Subject,
+				version: externalVersion(it.r.pos), doc: newMerchantDoc(it.before, it.profileJSON)})
+		}
+	}
+	if len(ops) == 0 {
+		return nil
+	}
+	res, err := s.bulk(ctx, ops, "")
+	if err != nil {
+		return err
+	}
+	var verify []*item
+	for i, it := range its {
+		switch r := res[i]; {
+		case r.ok():
+		case r.status == 409:
+			verify = append(verify, it)
+		case r.permanent():
+			it.settle(false, &projections.PermanentError{Err: fmt.Errorf("elastic: Elasticsearch rejected the profile of %s after event %q: %s",
+				it.r.entry.Event.Subject, it.key, r.err)})
+		default:
+			it.settle(false, r.asError(fmt.Sprintf("write %s/%s for event %s", ops[i].index, ops[i].id, it.key)))
+		}
+	}
+	return s.verifyProfiles(ctx, verify)
 }
 
 // lookup reads, in one _mget, the recorded position of every key and the profile of every
@@ -932,21 +973,4 @@ func breakChains(items []*item, before map[*item]bool) {
 			broken[c] = true
 		}
 	}
-}
-
-// cloneProfile is a deep copy of p (nil for nil), so that a link folds without changing what the
-// link before it writes.
-func cloneProfile(p *projections.MerchantProfile) (*projections.MerchantProfile, error) {
-	if p == nil {
-		return nil, nil
-	}
-	b, err := json.Marshal(p)
-	if err != nil {
-		return nil, fmt.Errorf("elastic: profile of %s does not encode: %w", p.USCC, err)
-	}
-	var c projections.MerchantProfile
-	if err := json.Unmarshal(b, &c); err != nil {
-		return nil, fmt.Errorf("elastic: profile of %s does not decode: %w", p.USCC, err)
-	}
-	return &c, nil
 }

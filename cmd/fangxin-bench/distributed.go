@@ -101,7 +101,7 @@ func distributed(r *report, work string, evs []events.Event) error {
 	r.add("distributed: raw bulk indexing (esutil.BulkIndexer, same documents)", rate(bulk), "baseline")
 
 	// 4. Projector catching up with the whole log.
-	pr, err := startRole(dir, "projector", ns, brokers, esURL)
+	pr, err := startRole(dir, "projector", ns, brokers, esURL, strings.Fields(*projectorArgs)...)
 	if err != nil {
 		return err
 	}
@@ -212,6 +212,8 @@ func startRole(dir, role, ns, brokers, esURL string, extra ...string) (*hubProc,
 	}
 	return launch(env, append(args, extra...)...)
 }
+
+var projectorArgs = flag.String("projector-args", "", "extra flags of the distributed phase's projector process, e.g. --no-rule-engine to measure the views alone")
 
 var debugPorts = flag.Bool("debug-ports", false, "serve the distributed phase's gateway and projector profilers on 127.0.0.1:6061 and :6062 (go tool pprof http://127.0.0.1:6062/debug/pprof/profile)")
 

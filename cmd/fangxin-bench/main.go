@@ -406,7 +406,12 @@ type hubProc struct {
 var urlRe = regexp.MustCompile(`http://(127\.0\.0\.1:\d+)/`)
 
 func start(dir string) (*hubProc, error) {
-	return launch(embeddedEnv(), "serve", "--data-dir", dir, "--listen", "127.0.0.1:0", "--log-level", "warn")
+	args := []string{"serve", "--data-dir", dir, "--listen", "127.0.0.1:0", "--log-level", "warn"}
+	if *debugPorts {
+		fmt.Fprintln(os.Stderr, "hub: profiler at http://127.0.0.1:6060/debug/pprof/")
+		args = append(args, "--debug-listen", "127.0.0.1:6060")
+	}
+	return launch(append(embeddedEnv(), "FANGXIN_DEBUG_LISTEN="), args...)
 }
 
 // launch runs the fangxin binary with args in env and waits until it serves /readyz.

@@ -70,6 +70,14 @@
 //     so, never a silent drop. A merchant's events are expected in one log partition.
 //   - A merchant's name or township appears in its events' text and township: when a fold
 //     changes them, the merchant's other event documents are rewritten in the same group.
+//   - Chains (projections.ChainStore): ApplyChain sends a merchant's queued events together.
+//     They may share a group, in order; each link folds the profile the link before it left
+//     (MerchantProfile.Clone), and only the last link's profile is written (if that write fails,
+//     the links it covered are written one by one, so each link's result is its own). The
+//     first link that fails ends the chain: the links after it in the group, and in later groups
+//     (chain.broken), fail with ErrChainBroken without writing. Without chains a merchant with a
+//     backlog costs one group round trip per event (its events can never share a group), which
+//     made the longest merchant backlog, not Elasticsearch, set the projector's pace.
 //   - Durable on return: Apply returns nil once Elasticsearch acknowledged every write, which by
 //     default (index.translog.durability: request) means fsync'd to the translog of every active
 //     shard copy.

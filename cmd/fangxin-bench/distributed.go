@@ -75,8 +75,12 @@ func distributed(r *report, work string, evs []events.Event) error {
 	}
 	defer gw.stop()
 	c := &client{url: gw.url, keys: keys}
+	batches, err := encodeBatches(evs, *batch)
+	if err != nil {
+		return err
+	}
 	ingStart := time.Now()
-	lat, err := c.pushAll(evs, *batch, *clients)
+	lat, err := c.pushAll(batches, *clients)
 	if err != nil {
 		return err
 	}

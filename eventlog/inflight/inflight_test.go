@@ -396,8 +396,10 @@ func TestRunTwice(t *testing.T) {
 	}
 }
 
-// TestRandomized drives the dispatcher with concurrent receivers that ack and nack at random and
-// checks every guarantee of the contract on the way.
+// TestRandomized drives the dispatcher with concurrent receivers that ack and nack at random (and,
+// in some cases, take the backlog of their key as followers at random) and checks every guarantee
+// of the contract on the way: every message is acked once in the end, each key's acks come in offset
+// order, no two receivers hold one key at once, and at most MaxInFlight messages are out.
 func TestRandomized(t *testing.T) {
 	for _, tc := range []struct {
 		name      string
@@ -406,11 +408,15 @@ func TestRandomized(t *testing.T) {
 		keys      int
 		workers   int
 		nackRatio float64
+		followers int // most followers a receiver asks for; 0: none
 	}{
-		{"no sleep", inflight.Config{MaxInFlight: 8, NackResendSleep: inflight.NoSleep}, 3000, 20, 16, 0.1},
-		{"sleep", inflight.Config{MaxInFlight: 8, NackResendSleep: time.Millisecond}, 1500, 7, 12, 0.2},
-		{"one key", inflight.Config{MaxInFlight: 4, NackResendSleep: inflight.NoSleep}, 500, 1, 4, 0.1},
-		{"more keys than room", inflight.Config{MaxInFlight: 3, MaxPending: 3, NackResendSleep: inflight.NoSleep}, 2000, 500, 8, 0.05},
+		{"no sleep", inflight.Config{MaxInFlight: 8, NackResendSleep: inflight.NoSleep}, 3000, 20, 16, 0.1, 0},
+		{"sleep", inflight.Config{MaxInFlight: 8, NackResendSleep: time.Millisecond}, 1500, 7, 12, 0.2, 0},
+		{"one key", inflight.Config{MaxInFlight: 4, NackResendSleep: inflight.NoSleep}, 500, 1, 4, 0.1, 0},
+		{"more keys than room", inflight.Config{MaxInFlight: 3, MaxPending: 3, NackResendSleep: inflight.NoSleep}, 2000, 500, 8, 0.05, 0},
+		{"followers, no sleep", inflight.Config{MaxInFlight: 16, NackResendSleep: inflight.NoSleep}, 3000, 10, 8, 0.1, 6},
+		{"followers, sleep", inflight.Config{MaxInFlight: 8, NackResendSleep: time.Millisecond}, 1500, 4, 6, 0.2, 6},
+		{"followers, one key", inflight.Config{MaxInFlight: 32, NackResendSleep: inflight.NoSleep}, 1000, 1, 4, 0.05, 6},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			h := start(t, tc.cfg, 0)
@@ -419,18 +425,16 @@ func TestRandomized(t *testing.T) {
 			for off := 1; off <= tc.messages; off++ {
 				keyOf[off] = fmt.Sprint("k", rnd.IntN(tc.keys))
 			}
-
 			var (
-				mu          sync.Mutex
-				outstanding = map[string]int{}
-				total       int
-				ackedByKey  = map[string][]int64{}
-				acked       = map[string]bool{}
-				failures    []string
+				mu         sync.Mutex
+				holder     = map[string]int{} // key -> receiver holding it
+				total      int
+				ackedByKey = map[string][]int64{}
+				acked      = map[string]bool{}
+				failures   []string
+				followed   int
 			)
-			fail := func(format string, args ...any) {
-				failures = append(failures, fmt.Sprintf(format, args...))
-			}
+			fail := func(format string, args ...any) { failures = append(failures, fmt.Sprintf(format, args...)) }
 			var wg sync.WaitGroup
 			for w := range tc.workers {
 				wg.Add(1)
@@ -439,42 +443,57 @@ func TestRandomized(t *testing.T) {
 					r := rand.New(rand.NewPCG(uint64(w), 7))
 					for m := range h.out {
 						key := string(m.Payload)
-						mu.Lock()
-						outstanding[key]++
-						total++
-						if outstanding[key] > 1 {
-							fail("key %s has %d messages out at once", key, outstanding[key])
+						batch := []*message.Message{m}
+						if tc.followers > 0 {
+							batch = append(batch, inflight.Followers(m, 1+r.IntN(tc.followers))...)
 						}
+						mu.Lock()
+						followed += len(batch) - 1
+						if hw, ok := holder[key]; ok {
+							fail("key %s handed to receiver %d while receiver %d holds it", key, w, hw)
+						}
+						holder[key] = w
+						total += len(batch)
 						if total > tc.cfg.MaxInFlight {
 							fail("%d messages out at once, MaxInFlight %d", total, tc.cfg.MaxInFlight)
 						}
-						if acked[m.UUID] {
-							fail("%s handed out after it was acked", m.UUID)
+						for _, b := range batch {
+							if string(b.Payload) != key {
+								fail("follower %s of key %s given with %s", b.UUID, b.Payload, key)
+							}
+							if acked[b.UUID] {
+								fail("%s handed out after it was acked", b.UUID)
+							}
 						}
 						mu.Unlock()
-
 						time.Sleep(time.Duration(r.IntN(100)) * time.Microsecond)
-						nack := r.Float64() < tc.nackRatio
-
+						failAt := len(batch) // the first nacked; every later one is nacked too
+						for i := range batch {
+							if r.Float64() < tc.nackRatio {
+								failAt = i
+								break
+							}
+						}
 						mu.Lock()
-						outstanding[key]--
-						total--
-						if !nack {
+						delete(holder, key)
+						total -= len(batch)
+						for _, b := range batch[:failAt] {
 							var off int64
-							fmt.Sscanf(m.UUID, "m%d", &off)
+							fmt.Sscanf(b.UUID, "m%d", &off)
 							ackedByKey[key] = append(ackedByKey[key], off)
-							acked[m.UUID] = true
+							acked[b.UUID] = true
 						}
 						mu.Unlock()
-						if nack {
-							m.Nack()
-						} else {
-							m.Ack()
+						for i, b := range batch {
+							if i < failAt {
+								b.Ack()
+							} else {
+								b.Nack()
+							}
 						}
 					}
 				}()
 			}
-
 			go func() {
 				for off := 1; off <= tc.messages; off++ {
 					h.in <- inflight.Entry{Offset: int64(off), Key: keyOf[off], Msg: message.NewMessage(fmt.Sprintf("m%d", off), []byte(keyOf[off]))}
@@ -492,7 +511,6 @@ func TestRandomized(t *testing.T) {
 			}
 			close(h.out)
 			wg.Wait()
-
 			for _, f := range failures[:min(len(failures), 10)] {
 				t.Error(f)
 			}
@@ -513,6 +531,9 @@ func TestRandomized(t *testing.T) {
 			}
 			if s := h.d.Stats(); tc.nackRatio > 0 && s.Redelivered == 0 {
 				t.Errorf("Stats() = %+v: no redelivery happened", s)
+			}
+			if tc.followers > 0 && followed == 0 {
+				t.Error("no message was ever taken as a follower: the case did not exercise Followers")
 			}
 		})
 	}
@@ -604,135 +625,5 @@ func waitCommitted(t *testing.T, d *inflight.Dispatcher, want int64) {
 			t.Fatalf("Committed() = %d, want %d", d.Committed(), want)
 		}
 		time.Sleep(time.Millisecond)
-	}
-}
-
-// Receivers that take followers at random and nack at random: every message is acked once in the
-// end, each key's acks come in offset order, and no two receivers hold one key at once.
-func TestFollowersRandomized(t *testing.T) {
-	for _, tc := range []struct {
-		name      string
-		cfg       inflight.Config
-		messages  int
-		keys      int
-		workers   int
-		nackRatio float64
-	}{
-		{"no sleep", inflight.Config{MaxInFlight: 16, NackResendSleep: inflight.NoSleep}, 3000, 10, 8, 0.1},
-		{"sleep", inflight.Config{MaxInFlight: 8, NackResendSleep: time.Millisecond}, 1500, 4, 6, 0.2},
-		{"one key", inflight.Config{MaxInFlight: 32, NackResendSleep: inflight.NoSleep}, 1000, 1, 4, 0.05},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			h := start(t, tc.cfg, 0)
-			keyOf := make([]string, tc.messages+1)
-			rnd := rand.New(rand.NewPCG(3, uint64(tc.messages)))
-			for off := 1; off <= tc.messages; off++ {
-				keyOf[off] = fmt.Sprint("k", rnd.IntN(tc.keys))
-			}
-			var (
-				mu         sync.Mutex
-				holder     = map[string]int{} // key -> worker holding it
-				total      int
-				ackedByKey = map[string][]int64{}
-				acked      = map[string]bool{}
-				failures   []string
-				followed   int
-			)
-			fail := func(format string, args ...any) { failures = append(failures, fmt.Sprintf(format, args...)) }
-			var wg sync.WaitGroup
-			for w := range tc.workers {
-				wg.Add(1)
-				go func() {
-					defer wg.Done()
-					r := rand.New(rand.NewPCG(uint64(w), 11))
-					for m := range h.out {
-						key := string(m.Payload)
-						batch := append([]*message.Message{m}, inflight.Followers(m, 1+r.IntN(6))...)
-						mu.Lock()
-						followed += len(batch) - 1
-						if hw, ok := holder[key]; ok {
-							fail("key %s handed to worker %d while worker %d holds it", key, w, hw)
-						}
-						holder[key] = w
-						total += len(batch)
-						if total > tc.cfg.MaxInFlight {
-							fail("%d messages out at once, MaxInFlight %d", total, tc.cfg.MaxInFlight)
-						}
-						for _, b := range batch {
-							if string(b.Payload) != key {
-								fail("follower %s of key %s given with %s", b.UUID, b.Payload, key)
-							}
-							if acked[b.UUID] {
-								fail("%s handed out after it was acked", b.UUID)
-							}
-						}
-						mu.Unlock()
-						time.Sleep(time.Duration(r.IntN(100)) * time.Microsecond)
-						failAt := len(batch)
-						for i := range batch {
-							if r.Float64() < tc.nackRatio {
-								failAt = i
-								break
-							}
-						}
-						mu.Lock()
-						delete(holder, key)
-						total -= len(batch)
-						for _, b := range batch[:failAt] {
-							var off int64
-							fmt.Sscanf(b.UUID, "m%d", &off)
-							ackedByKey[key] = append(ackedByKey[key], off)
-							acked[b.UUID] = true
-						}
-						mu.Unlock()
-						for i, b := range batch {
-							if i < failAt {
-								b.Ack()
-							} else {
-								b.Nack()
-							}
-						}
-					}
-				}()
-			}
-			go func() {
-				for off := 1; off <= tc.messages; off++ {
-					h.in <- inflight.Entry{Offset: int64(off), Key: keyOf[off], Msg: message.NewMessage(fmt.Sprintf("m%d", off), []byte(keyOf[off]))}
-				}
-				close(h.in)
-			}()
-			select {
-			case err := <-h.done:
-				if err != nil {
-					t.Fatalf("Run() = %v", err)
-				}
-				h.done <- err
-			case <-time.After(30 * time.Second):
-				t.Fatal("Run did not drain")
-			}
-			close(h.out)
-			wg.Wait()
-			for _, f := range failures[:min(len(failures), 10)] {
-				t.Error(f)
-			}
-			if len(acked) != tc.messages {
-				t.Errorf("%d distinct messages acked, want %d", len(acked), tc.messages)
-			}
-			want := map[string][]int64{}
-			for off := 1; off <= tc.messages; off++ {
-				want[keyOf[off]] = append(want[keyOf[off]], int64(off))
-			}
-			for key, offs := range want {
-				if fmt.Sprint(ackedByKey[key]) != fmt.Sprint(offs) {
-					t.Errorf("key %s acked in order %v, want %v", key, ackedByKey[key], offs)
-				}
-			}
-			if got := h.d.Committed(); got != int64(tc.messages) {
-				t.Errorf("Committed() = %d, want %d", got, tc.messages)
-			}
-			if followed == 0 {
-				t.Error("no message was ever taken as a follower: the test did not exercise Followers")
-			}
-		})
 	}
 }

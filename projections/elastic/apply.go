@@ -605,16 +605,8 @@ func (s *Store) applyItems(ctx context.Context, items []*item) error {
 		}
 		var verify []*item
 		for i, it := range owners {
-			r := res[i]
-			switch {
-			case r.ok():
-			case i < nProfiles && r.status == 409:
+			if settleWrite(it, res[i], ops[i], i < nProfiles) {
 				verify = append(verify, it)
-			case i < nProfiles && r.permanent():
-				it.settle(false, &projections.PermanentError{Err: fmt.Errorf("elastic: Elasticsearch rejected the profile of %s after event %q: %s",
-					it.r.entry.Event.Subject, it.key, r.err)})
-			default:
-				it.settle(false, r.asError(fmt.Sprintf("write %s/%s for event %s", ops[i].index, ops[i].id, it.key)))
 			}
 		}
 		if err := s.verifyProfiles(ctx, verify); err != nil {
@@ -646,18 +638,27 @@ func (s *Store) uncover(ctx context.Context, items []*item) error {
 	}
 	var verify []*item
 	for i, it := range its {
-		switch r := res[i]; {
-		case r.ok():
-		case r.status == 409:
+		if settleWrite(it, res[i], ops[i], true) {
 			verify = append(verify, it)
-		case r.permanent():
-			it.settle(false, &projections.PermanentError{Err: fmt.Errorf("elastic: Elasticsearch rejected the profile of %s after event %q: %s",
-				it.r.entry.Event.Subject, it.key, r.err)})
-		default:
-			it.settle(false, r.asError(fmt.Sprintf("write %s/%s for event %s", ops[i].index, ops[i].id, it.key)))
 		}
 	}
 	return s.verifyProfiles(ctx, verify)
+}
+
+// settleWrite settles it by the answer r to its bulk B write op. A profile write (profile) that
+// conflicts is reported, for the caller to verify; one the mapping rejects is a permanent error.
+func settleWrite(it *item, r opResult, op bulkOp, profile bool) (conflict bool) {
+	switch {
+	case r.ok():
+	case profile && r.status == 409:
+		return true
+	case profile && r.permanent():
+		it.settle(false, &projections.PermanentError{Err: fmt.Errorf("elastic: Elasticsearch rejected the profile of %s after event %q: %s",
+			it.r.entry.Event.Subject, it.key, r.err)})
+	default:
+		it.settle(false, r.asError(fmt.Sprintf("write %s/%s for event %s", op.index, op.id, it.key)))
+	}
+	return false
 }
 
 // lookup reads, in one _mget, the recorded position of every key and the profile of every

@@ -33,38 +33,12 @@ func testChains(t *testing.T, o opener) {
 	t.Run("SameViewsAsOneByOne", func(t *testing.T) {
 		chained := o.fresh(t).(projections.ChainStore)
 		rnd := rand.New(rand.NewPCG(7, 7))
-		var again []LogEntry
-		for i, l := range log {
-			switch i % 4 {
-			case 0:
-				again = append(again, l) // redelivery
-			case 1:
-				l.Pos.Offset += 10_000 // duplicate, published twice
-				again = append(again, l)
-			}
-		}
-		for round, part := range [][]LogEntry{log, again} {
+		for round, part := range [][]LogEntry{log, deliveredAgain(log, 4)} {
 			for _, err := range applyChains(ctx, chained, part, func() int { return 1 + rnd.IntN(5) }) {
 				t.Errorf("round %d: %v", round, err)
 			}
 		}
-		one := o.fresh(t)
-		for _, l := range log {
-			if _, err := one.Apply(ctx, l.Entry, l.Pos, projections.FoldProfile); err != nil {
-				t.Fatal(err)
-			}
-		}
-		a, err := Snapshot(ctx, chained.(Backend), usccs)
-		if err != nil {
-			t.Fatal(err)
-		}
-		b, err := Snapshot(ctx, one, usccs)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if d := Diff(b, a); d != "" {
-			t.Errorf("chained and one-by-one stores differ:\n%s", d)
-		}
+		sameSnapshots(t, applyInOrder(t, o, log), chained.(Backend), usccs, "chained and one-by-one stores differ")
 	})
 
 	t.Run("StopsAtTheFirstFailure", func(t *testing.T) {

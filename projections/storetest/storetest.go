@@ -956,37 +956,10 @@ func testRebuildEquality(t *testing.T, o opener) {
 	if err := ApplyAll(ctx, live, log); err != nil {
 		t.Fatal(err)
 	}
-	var again []LogEntry
-	for i, l := range log {
-		switch i % 3 {
-		case 0:
-			again = append(again, l) // redelivery
-		case 1:
-			l.Pos.Offset += 10_000 // duplicate, published twice
-			again = append(again, l)
-		}
-	}
-	if err := ApplyAll(ctx, live, again); err != nil {
+	if err := ApplyAll(ctx, live, deliveredAgain(log, 3)); err != nil {
 		t.Fatal(err)
 	}
-	rebuilt := o.fresh(t)
-	for _, l := range log {
-		if _, err := rebuilt.Apply(ctx, l.Entry, l.Pos, projections.FoldProfile); err != nil {
-			t.Fatal(err)
-		}
-	}
-	usccs := FixtureMerchants()
-	a, err := Snapshot(ctx, live, usccs)
-	if err != nil {
-		t.Fatal(err)
-	}
-	c, err := Snapshot(ctx, rebuilt, usccs)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if d := Diff(a, c); d != "" {
-		t.Errorf("live and rebuilt stores differ:\n%s", d)
-	}
+	a := sameSnapshots(t, live, applyInOrder(t, o, log), FixtureMerchants(), "live and rebuilt stores differ")
 	if !strings.Contains(a, "老张火锅店") || strings.Count(a, `"key"`) < len(log) {
 		t.Errorf("snapshot misses the fixture:\n%.2000s", a)
 	}
@@ -995,4 +968,50 @@ func testRebuildEquality(t *testing.T, o opener) {
 // FixtureMerchants lists the codes the fixture names, and one it does not.
 func FixtureMerchants() []string {
 	return []string{LaoZhang, Fruit, Station, Boiler, Farm, Corner, Noodles, Unknown, USCC(999)}
+}
+
+// applyInOrder applies log to a fresh backend one event at a time, in log order.
+func applyInOrder(t *testing.T, o opener, log []LogEntry) Backend {
+	t.Helper()
+	b := o.fresh(t)
+	for _, l := range log {
+		if _, err := b.Apply(ctxOf(t), l.Entry, l.Pos, projections.FoldProfile); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return b
+}
+
+// sameSnapshots fails the test (saying why) when got answers differently from want for usccs,
+// and returns want's snapshot.
+func sameSnapshots(t *testing.T, want, got Backend, usccs []string, why string) string {
+	t.Helper()
+	a, err := Snapshot(ctxOf(t), want, usccs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := Snapshot(ctxOf(t), got, usccs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d := Diff(a, b); d != "" {
+		t.Errorf("%s:\n%s", why, d)
+	}
+	return a
+}
+
+// deliveredAgain is what a log delivers a second time: of every n events, the first again at its
+// position (a redelivery) and the second at another position (a duplicate, published twice).
+func deliveredAgain(log []LogEntry, n int) []LogEntry {
+	var again []LogEntry
+	for i, l := range log {
+		switch i % n {
+		case 0:
+			again = append(again, l)
+		case 1:
+			l.Pos.Offset += 10_000
+			again = append(again, l)
+		}
+	}
+	return again
 }

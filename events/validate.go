@@ -286,6 +286,15 @@ func isJSONContentType(ct string) bool {
 // Validate calls it; it is exported for code that builds payloads on its own (the hub's rules,
 // connectors' tests).
 func ValidateData(typ string, data json.RawMessage) []Problem {
+	if fastValidData(typ, data) {
+		return nil // fastvalidate.go: certainly valid
+	}
+	return validateDataRef(typ, data)
+}
+
+// validateDataRef is ValidateData through the jsonschema validator: the reference, and the
+// source of every problem reported.
+func validateDataRef(typ string, data json.RawMessage) []Problem {
 	sch, ok := compiledSchemas()[typ]
 	if !ok {
 		return []Problem{problem("type", RuleUnknownType,

@@ -286,7 +286,7 @@ func (sc *fastScanner) value(n *fastNode, depth int) bool {
 	case c == '[':
 		return want&ftArray != 0 && sc.array(n, depth)
 	case c == '"':
-		str, ok := sc.str()
+		str, ok := sc.str(n != nil)
 		return ok && want&ftString != 0 && (n == nil || n.checkString(str))
 	case c == '-' || (c >= '0' && c <= '9'):
 		return sc.number(n, want)
@@ -321,7 +321,7 @@ func (sc *fastScanner) object(n *fastNode, depth int) bool {
 			if sc.i >= len(sc.s) || sc.s[sc.i] != '"' {
 				return false
 			}
-			key, ok := sc.str()
+			key, ok := sc.str(true)
 			if !ok {
 				return false
 			}
@@ -397,7 +397,7 @@ func (sc *fastScanner) array(n *fastNode, depth int) bool {
 				if sc.i >= len(sc.s) || sc.s[sc.i] != '"' {
 					return false
 				}
-				str, ok := sc.str()
+				str, ok := sc.str(true)
 				if !ok || !items.checkString(str) {
 					return false
 				}
@@ -429,39 +429,55 @@ func (sc *fastScanner) array(n *fastNode, depth int) bool {
 	return n == nil || ((n.minItems < 0 || count >= n.minItems) && (n.maxItems < 0 || count <= n.maxItems))
 }
 
-// str reads a string token and returns its value. Strings without escapes and in valid UTF-8
-// are substrings of the input; others are decoded by encoding/json, as the reference path does
-// (which also turns invalid UTF-8 into U+FFFD).
-func (sc *fastScanner) str() (string, bool) {
+// str reads a string token and, when need is true, returns its value. Strings without escapes
+// and in valid UTF-8 are substrings of the input; others are decoded by encoding/json, as the
+// reference path does (which also turns invalid UTF-8 into U+FFFD).
+func (sc *fastScanner) str(need bool) (string, bool) {
 	start := sc.i
 	sc.i++ // "
-	simple := true
+	simple, ascii := true, true
 	for sc.i < len(sc.s) {
 		c := sc.s[sc.i]
-		switch {
-		case c == '"':
-			sc.i++
-			if simple {
-				return sc.s[start+1 : sc.i-1], true
+		if c >= 0x20 && c != '"' && c != '\\' {
+			if c >= utf8.RuneSelf {
+				ascii = false
 			}
-			var v string
-			if json.Unmarshal([]byte(sc.s[start:sc.i]), &v) != nil {
+			sc.i++
+			continue
+		}
+		switch c {
+		case '"':
+			sc.i++
+			v := sc.s[start+1 : sc.i-1]
+			if simple && (ascii || !need || utf8.ValidString(v)) {
+				return v, true
+			}
+			if !need {
+				return "", true
+			}
+			var d string
+			if json.Unmarshal([]byte(sc.s[start:sc.i]), &d) != nil {
 				return "", false
 			}
-			return v, true
-		case c == '\\':
+			return d, true
+		case '\\':
 			simple = false
-			sc.i += 2
-		case c < 0x20:
-			return "", false
-		case c < utf8.RuneSelf:
-			sc.i++
-		default:
-			r, size := utf8.DecodeRuneInString(sc.s[sc.i:])
-			if r == utf8.RuneError && size == 1 {
-				simple = false
+			if sc.i+1 >= len(sc.s) {
+				return "", false
 			}
-			sc.i += size
+			switch sc.s[sc.i+1] {
+			case '"', '\\', '/', 'b', 'f', 'n', 'r', 't':
+				sc.i += 2
+			case 'u':
+				if len(sc.s)-sc.i < 6 || !isHex4(sc.s[sc.i+2:sc.i+6]) {
+					return "", false
+				}
+				sc.i += 6
+			default:
+				return "", false
+			}
+		default: // a control character
+			return "", false
 		}
 	}
 	return "", false
@@ -499,7 +515,21 @@ func (sc *fastScanner) number(n *fastNode, want fastTypes) bool {
 		digits += frac
 	}
 	if sc.i < len(sc.s) && (sc.s[sc.i] == 'e' || sc.s[sc.i] == 'E') {
-		return false // exponent: leave it to the reference path
+		if n != nil {
+			return false // exponent: leave it to the reference path
+		}
+		sc.i++
+		if sc.i < len(sc.s) && (sc.s[sc.i] == '+' || sc.s[sc.i] == '-') {
+			sc.i++
+		}
+		exp := 0
+		for sc.i < len(sc.s) && sc.s[sc.i] >= '0' && sc.s[sc.i] <= '9' {
+			sc.i++
+			exp++
+		}
+		if exp == 0 {
+			return false
+		}
 	}
 	lit := sc.s[start:sc.i]
 	if n == nil {
@@ -574,6 +604,16 @@ func (n *fastNode) checkString(s string) bool {
 	case refBureau:
 		_, ok := bureaus().byCode[s]
 		return ok
+	}
+	return true
+}
+
+func isHex4(s string) bool {
+	for i := 0; i < 4; i++ {
+		c := s[i]
+		if !(c >= '0' && c <= '9' || c >= 'a' && c <= 'f' || c >= 'A' && c <= 'F') {
+			return false
+		}
 	}
 	return true
 }

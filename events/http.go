@@ -277,7 +277,8 @@ func decodeStructured(raw []byte, where string) (Decoded, *DecodeError) {
 	for k, v := range members {
 		attrs.set(k, v)
 	}
-	return structuredEvent(raw, &attrs), nil
+	// The map hides duplicate members, which the SDK refuses: no bypass here.
+	return structuredEventSDK(raw, &attrs), nil
 }
 
 // structuredEvent reads a structured-mode event whose members the hub reads are in attrs.

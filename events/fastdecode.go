@@ -55,16 +55,19 @@ func attrIndex(name string) int {
 // one, as encoding/json does).
 type ceAttrs struct {
 	raw [numAttrs]json.RawMessage
+	str [numAttrs]string // raw as a string, when read in one pass
 	has [numAttrs]bool
 	// other: the event has another member (an extension); dup: a member appears twice. Either
 	// sends it to the SDK.
 	other, dup bool
 }
 
-func (a *ceAttrs) set(name string, raw json.RawMessage) {
+func (a *ceAttrs) set(name string, raw json.RawMessage) { a.setStr(name, raw, "") }
+
+func (a *ceAttrs) setStr(name string, raw json.RawMessage, str string) {
 	if i := attrIndex(name); i >= 0 {
 		a.dup = a.dup || a.has[i]
-		a.raw[i], a.has[i] = raw, true
+		a.raw[i], a.str[i], a.has[i] = raw, str, true
 	} else {
 		a.other = true
 	}
@@ -179,7 +182,7 @@ func (sc *fastScanner) members(b []byte, attrs *ceAttrs) bool {
 		if !sc.value(nil, 2) {
 			return false
 		}
-		attrs.set(key, b[start:sc.i:sc.i])
+		attrs.setStr(key, b[start:sc.i:sc.i], sc.s[start:sc.i])
 		sc.skipSpace()
 		if sc.i >= len(sc.s) {
 			return false
@@ -212,7 +215,7 @@ func structuredEventFast(a *ceAttrs) (Decoded, bool) {
 		if !a.has[i] {
 			continue
 		}
-		v, ok := plainJSONString(a.raw[i])
+		v, ok := plainJSONString(a.str[i])
 		if !ok {
 			return Decoded{}, false
 		}
@@ -244,20 +247,20 @@ func structuredEventFast(a *ceAttrs) (Decoded, bool) {
 }
 
 // plainJSONString returns the value of a JSON string token without escapes, in valid UTF-8.
-func plainJSONString(raw []byte) (string, bool) {
+func plainJSONString(raw string) (string, bool) {
 	if len(raw) < 2 || raw[0] != '"' || raw[len(raw)-1] != '"' {
 		return "", false
 	}
 	v := raw[1 : len(raw)-1]
-	for _, c := range v {
-		if c == '\\' || c == '"' || c < 0x20 {
+	for i := 0; i < len(v); i++ {
+		if strSpecial[v[i]] {
 			return "", false
 		}
 	}
-	if !utf8.Valid(v) {
+	if !utf8.ValidString(v) {
 		return "", false
 	}
-	return string(v), true
+	return v, true
 }
 
 // plainPath reports whether a source is an absolute path of unreserved characters, which the

@@ -312,7 +312,6 @@ func (sc *fastScanner) object(n *fastNode, depth int) bool {
 	sc.i++ // {
 	var seen uint64
 	count := 0
-	var seenNames []string // keys outside the properties, for duplicates
 	sc.skipSpace()
 	if sc.i < len(sc.s) && sc.s[sc.i] == '}' {
 		sc.i++
@@ -345,14 +344,8 @@ func (sc *fastScanner) object(n *fastNode, depth int) bool {
 				child = n.props[idx]
 			case n != nil && n.closed:
 				return false
-			default:
-				for _, k := range seenNames {
-					if k == key {
-						return false
-					}
-				}
-				seenNames = append(seenNames, key)
 			}
+			// A key outside the properties may repeat: its value is unconstrained either way.
 			if !sc.value(child, depth+1) {
 				return false
 			}
@@ -435,13 +428,12 @@ func (sc *fastScanner) array(n *fastNode, depth int) bool {
 func (sc *fastScanner) str(need bool) (string, bool) {
 	start := sc.i
 	sc.i++ // "
-	simple, ascii := true, true
+	simple := true
+	var acc byte // every byte OR-ed: >= 0x80 when not ASCII
 	for sc.i < len(sc.s) {
 		c := sc.s[sc.i]
-		if c >= 0x20 && c != '"' && c != '\\' {
-			if c >= utf8.RuneSelf {
-				ascii = false
-			}
+		if !strSpecial[c] {
+			acc |= c
 			sc.i++
 			continue
 		}
@@ -449,7 +441,7 @@ func (sc *fastScanner) str(need bool) (string, bool) {
 		case '"':
 			sc.i++
 			v := sc.s[start+1 : sc.i-1]
-			if simple && (ascii || !need || utf8.ValidString(v)) {
+			if simple && (acc < utf8.RuneSelf || !need || utf8.ValidString(v)) {
 				return v, true
 			}
 			if !need {
@@ -607,6 +599,15 @@ func (n *fastNode) checkString(s string) bool {
 	}
 	return true
 }
+
+// strSpecial marks the bytes that end a run of plain string content.
+var strSpecial = func() (t [256]bool) {
+	for c := 0; c < 0x20; c++ {
+		t[c] = true
+	}
+	t['"'], t['\\'] = true, true
+	return t
+}()
 
 func isHex4(s string) bool {
 	for i := 0; i < 4; i++ {

@@ -269,6 +269,9 @@ func hasUnlinkedMerchant(data json.RawMessage) bool {
 
 // isJSONContentType accepts application/json with no parameter but charset=utf-8.
 func isJSONContentType(ct string) bool {
+	if ct == MediaTypeJSON {
+		return true // the common case, without parsing
+	}
 	mt, params, err := mime.ParseMediaType(ct)
 	if err != nil || mt != "application/json" {
 		return false

@@ -239,25 +239,49 @@ func decodeBatch(body []byte) ([]Decoded, *DecodeError) {
 }
 
 func readBody(r *http.Request, maxBody int64) ([]byte, error) {
-	tooLarge := fmt.Errorf("%w: limit is %d bytes", ErrTooLarge, maxBody)
+	tooLarge := func() error { return fmt.Errorf("%w: limit is %d bytes", ErrTooLarge, maxBody) }
 	if r.ContentLength > maxBody {
-		return nil, tooLarge
+		return nil, tooLarge()
 	}
 	if r.Body == nil {
 		return nil, nil
 	}
-	b, err := io.ReadAll(io.LimitReader(r.Body, maxBody+1))
+	var b []byte
+	if n := r.ContentLength; n > 0 {
+		b = make([]byte, 0, n+1) // the announced length, and a byte to meet EOF without growing
+	}
+	b, err := readAll(b, io.LimitReader(r.Body, maxBody+1))
 	if err != nil {
 		var mbe *http.MaxBytesError
 		if errors.As(err, &mbe) {
-			return nil, tooLarge
+			return nil, tooLarge()
 		}
 		return nil, fmt.Errorf("events: reading request body: %w", err)
 	}
 	if int64(len(b)) > maxBody {
-		return nil, tooLarge
+		return nil, tooLarge()
 	}
 	return b, nil
+}
+
+// readAll is io.ReadAll appending to b.
+func readAll(b []byte, r io.Reader) ([]byte, error) {
+	if cap(b) == 0 {
+		b = make([]byte, 0, 512)
+	}
+	for {
+		n, err := r.Read(b[len(b):cap(b)])
+		b = b[:len(b)+n]
+		if err != nil {
+			if err == io.EOF {
+				err = nil
+			}
+			return b, err
+		}
+		if len(b) == cap(b) {
+			b = append(b, 0)[:len(b)]
+		}
+	}
 }
 
 // decodeStructured reads one structured-mode event. It returns a *DecodeError only when raw is

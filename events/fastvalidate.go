@@ -254,8 +254,9 @@ func fastValidData(typ string, data []byte) bool {
 // fastScanner walks one JSON text. Every method returns false on anything it does not accept,
 // which includes every syntax error.
 type fastScanner struct {
-	s string
-	i int
+	s     string
+	i     int
+	ascii bool // the last string str returned is ASCII (its length is its rune count)
 }
 
 const fastMaxDepth = 32
@@ -287,7 +288,7 @@ func (sc *fastScanner) value(n *fastNode, depth int) bool {
 		return want&ftArray != 0 && sc.array(n, depth)
 	case c == '"':
 		str, ok := sc.str(n != nil)
-		return ok && want&ftString != 0 && (n == nil || n.checkString(str))
+		return ok && want&ftString != 0 && (n == nil || n.checkString(str, sc.ascii))
 	case c == '-' || (c >= '0' && c <= '9'):
 		return sc.number(n, want)
 	case c == 't':
@@ -391,7 +392,7 @@ func (sc *fastScanner) array(n *fastNode, depth int) bool {
 					return false
 				}
 				str, ok := sc.str(true)
-				if !ok || !items.checkString(str) {
+				if !ok || !items.checkString(str, sc.ascii) {
 					return false
 				}
 				for _, u := range uniq {
@@ -426,53 +427,87 @@ func (sc *fastScanner) array(n *fastNode, depth int) bool {
 // and in valid UTF-8 are substrings of the input; others are decoded by encoding/json, as the
 // reference path does (which also turns invalid UTF-8 into U+FFFD).
 func (sc *fastScanner) str(need bool) (string, bool) {
+	s := sc.s
 	start := sc.i
-	sc.i++ // "
+	i := start + 1 // after the quote
 	simple := true
-	var acc byte // every byte OR-ed: >= 0x80 when not ASCII
-	for sc.i < len(sc.s) {
-		c := sc.s[sc.i]
+	var acc uint64 // every byte OR-ed: a high bit set when not ASCII
+	for {
+		// Eight bytes at a time while none ends the run of plain content.
+		for i+8 <= len(s) {
+			w := uint64(s[i]) | uint64(s[i+1])<<8 | uint64(s[i+2])<<16 | uint64(s[i+3])<<24 |
+				uint64(s[i+4])<<32 | uint64(s[i+5])<<40 | uint64(s[i+6])<<48 | uint64(s[i+7])<<56
+			if hasStrSpecial(w) {
+				break
+			}
+			acc |= w
+			i += 8
+		}
+		if i >= len(s) {
+			sc.i = i
+			return "", false
+		}
+		c := s[i]
 		if !strSpecial[c] {
-			acc |= c
-			sc.i++
+			acc |= uint64(c)
+			i++
 			continue
 		}
 		switch c {
 		case '"':
-			sc.i++
-			v := sc.s[start+1 : sc.i-1]
-			if simple && (acc < utf8.RuneSelf || !need || utf8.ValidString(v)) {
+			i++
+			sc.i = i
+			v := s[start+1 : i-1]
+			ascii := acc&0x8080808080808080 == 0
+			sc.ascii = simple && ascii
+			if simple && (ascii || !need || utf8.ValidString(v)) {
 				return v, true
 			}
+			sc.ascii = false
 			if !need {
 				return "", true
 			}
 			var d string
-			if json.Unmarshal([]byte(sc.s[start:sc.i]), &d) != nil {
+			if json.Unmarshal([]byte(s[start:i]), &d) != nil {
 				return "", false
 			}
 			return d, true
 		case '\\':
 			simple = false
-			if sc.i+1 >= len(sc.s) {
+			if i+1 >= len(s) {
+				sc.i = i
 				return "", false
 			}
-			switch sc.s[sc.i+1] {
+			switch s[i+1] {
 			case '"', '\\', '/', 'b', 'f', 'n', 'r', 't':
-				sc.i += 2
+				i += 2
 			case 'u':
-				if len(sc.s)-sc.i < 6 || !isHex4(sc.s[sc.i+2:sc.i+6]) {
+				if len(s)-i < 6 || !isHex4(s[i+2:i+6]) {
+					sc.i = i
 					return "", false
 				}
-				sc.i += 6
+				i += 6
 			default:
+				sc.i = i
 				return "", false
 			}
 		default: // a control character
+			sc.i = i
 			return "", false
 		}
 	}
-	return "", false
+}
+
+// hasStrSpecial reports whether any byte of w is a control character, '"' or '\\' (the
+// classic SWAR tests for a byte below n and for a zero byte: no false negatives).
+func hasStrSpecial(w uint64) bool {
+	const lo, hi = 0x0101010101010101, 0x8080808080808080
+	below := (w - lo*0x20) & ^w & hi
+	q := w ^ (lo * '"')
+	quote := (q - lo) & ^q & hi
+	b := w ^ (lo * '\\')
+	backslash := (b - lo) & ^b & hi
+	return below|quote|backslash != 0
 }
 
 // number checks a number token: JSON syntax, then what the schema and the payload struct
@@ -552,9 +587,12 @@ func (sc *fastScanner) number(n *fastNode, want fastTypes) bool {
 
 // checkString applies the string keywords of n, and the reference-data check of a top-level
 // field, to a string value.
-func (n *fastNode) checkString(s string) bool {
+func (n *fastNode) checkString(s string, ascii bool) bool {
 	if n.minLen >= 0 || n.maxLen >= 0 {
-		l := utf8.RuneCountInString(s)
+		l := len(s)
+		if !ascii {
+			l = utf8.RuneCountInString(s)
+		}
 		if (n.minLen >= 0 && l < n.minLen) || (n.maxLen >= 0 && l > n.maxLen) {
 			return false
 		}

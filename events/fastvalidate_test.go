@@ -268,3 +268,26 @@ func BenchmarkValidateData(b *testing.B) {
 		})
 	}
 }
+
+// TestHasStrSpecial: the eight-byte test finds every control character, quote and backslash at
+// every position, among every kind of neighbour, and flags no word without one.
+func TestHasStrSpecial(t *testing.T) {
+	fillers := []byte{' ', 'a', '0', 0x7f, 0x80, 0xe4, 0xff, 0x21, 0x5b, 0x5d}
+	for _, fill := range fillers {
+		for pos := 0; pos < 8; pos++ {
+			for c := 0; c < 256; c++ {
+				var w uint64
+				for i := 0; i < 8; i++ {
+					b := fill
+					if i == pos {
+						b = byte(c)
+					}
+					w |= uint64(b) << (8 * i)
+				}
+				if got, want := hasStrSpecial(w), strSpecial[byte(c)] || strSpecial[fill]; got != want {
+					t.Fatalf("fill %#x, byte %#x at %d: hasStrSpecial = %v, want %v", fill, c, pos, got, want)
+				}
+			}
+		}
+	}
+}

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math/big"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 	"unicode/utf8"
@@ -655,4 +656,76 @@ func isHex4(s string) bool {
 		}
 	}
 	return true
+}
+
+// unlinkedMerchantFast reads the top-level merchant_name and address strings of a complaint's
+// data in one pass, as hasUnlinkedMerchantRef's encoding/json decoding would (a value that is
+// not a string reads as ""; the last of repeated keys wins). ok is false for anything it leaves
+// to encoding/json: not a well-formed object, or a key that only matches a field without
+// regard to case (encoding/json's struct matching is case-insensitive, with Unicode folding).
+func unlinkedMerchantFast(data []byte) (name, addr string, ok bool) {
+	sc := fastScanner{s: string(data)}
+	sc.skipSpace()
+	if sc.i >= len(sc.s) || sc.s[sc.i] != '{' {
+		return "", "", false
+	}
+	sc.i++
+	sc.skipSpace()
+	if sc.i < len(sc.s) && sc.s[sc.i] == '}' {
+		sc.i++
+	} else {
+		for {
+			if sc.i >= len(sc.s) || sc.s[sc.i] != '"' {
+				return "", "", false
+			}
+			key, kok := sc.str(true)
+			if !kok {
+				return "", "", false
+			}
+			var field *string
+			switch {
+			case key == "merchant_name":
+				field = &name
+			case key == "address":
+				field = &addr
+			case !sc.ascii || strings.EqualFold(key, "merchant_name") || strings.EqualFold(key, "address"):
+				return "", "", false
+			}
+			sc.skipSpace()
+			if sc.i >= len(sc.s) || sc.s[sc.i] != ':' {
+				return "", "", false
+			}
+			sc.i++
+			sc.skipSpace()
+			if field != nil && sc.i < len(sc.s) && sc.s[sc.i] == '"' {
+				v, vok := sc.str(true)
+				if !vok {
+					return "", "", false
+				}
+				*field = v
+			} else {
+				if !sc.value(nil, 1) {
+					return "", "", false
+				}
+				if field != nil {
+					*field = ""
+				}
+			}
+			sc.skipSpace()
+			if sc.i >= len(sc.s) {
+				return "", "", false
+			}
+			if sc.s[sc.i] == '}' {
+				sc.i++
+				break
+			}
+			if sc.s[sc.i] != ',' {
+				return "", "", false
+			}
+			sc.i++
+			sc.skipSpace()
+		}
+	}
+	sc.skipSpace()
+	return name, addr, sc.i == len(sc.s)
 }

@@ -291,3 +291,59 @@ func TestHasStrSpecial(t *testing.T) {
 		}
 	}
 }
+
+// unlinkedCases are complaint payloads for hasUnlinkedMerchant, beyond the table's mutations.
+var unlinkedCases = []string{
+	`{"merchant_name":"示例店","address":"嘉陵街道示例路1号"}`, `{"merchant_name":" ","address":"x"}`,
+	`{"merchant_name":"a","address":"b","merchant_name":""}`, `{"merchant_name":"a","address":"b","MERCHANT_NAME":""}`,
+	`{"Merchant_Name":"a","address":"b"}`, `{"merchant_name":"a","Address":"b"}`, `{"merchant_name":"a","addreſs":"b"}`,
+	`{"merchant_name":"a","address":null}`, `{"merchant_name":1,"address":"b"}`, `{"merchant_name":"\u0061","address":"b"}`,
+	`{"merchant\u005fname":"a","address":"b"}`, `{"merchant_name":"a","address":"b"`, `{"merchant_name":"a","address":"b"} x`,
+	`[]`, `null`, `""`, ``, `{}`, `{"merchant_name":"a","address":"\t"}`, `{"merchant_name":"a","address":"b","x":[1,{"y":2}]}`,
+	"{\"merchant_name\":\"\xff\",\"address\":\"b\"}", `{"merchant_name":"a","address":"b","merchant_name":{"x":1}}`,
+}
+
+func checkUnlinkedFast(t *testing.T, data []byte) {
+	t.Helper()
+	if got, want := hasUnlinkedMerchant(data), hasUnlinkedMerchantRef(data); got != want {
+		t.Fatalf("hasUnlinkedMerchant = %v, the encoding/json reference %v:\n%s", got, want, data)
+	}
+}
+
+func TestUnlinkedMerchantFast(t *testing.T) {
+	fast := 0
+	for _, c := range unlinkedCases {
+		checkUnlinkedFast(t, []byte(c))
+	}
+	for _, data := range mutations(t, TypeComplaintReceived) {
+		checkUnlinkedFast(t, data)
+		if _, _, ok := unlinkedMerchantFast(data); ok {
+			fast++
+		}
+	}
+	if fast == 0 {
+		t.Error("no payload took the fast path")
+	}
+}
+
+func FuzzUnlinkedMerchant(f *testing.F) {
+	for _, c := range unlinkedCases {
+		f.Add([]byte(c))
+	}
+	f.Fuzz(func(t *testing.T, data []byte) { checkUnlinkedFast(t, data) })
+}
+
+// BenchmarkValidateUnlinked: a 12345 complaint naming a shop without its code (no subject).
+func BenchmarkValidateUnlinked(b *testing.B) {
+	ev := Example(TypeComplaintReceived)
+	ev.Subject = ""
+	var m map[string]any
+	_ = json.Unmarshal(ev.Data, &m)
+	m["merchant_name"], m["address"] = "示例健身馆", "广元市利州区嘉陵街道示例路2号"
+	ev.Data, _ = json.Marshal(m)
+	for b.Loop() {
+		if ps := Validate(ev, "hotline-12315"); ps != nil {
+			b.Fatal(ps)
+		}
+	}
+}

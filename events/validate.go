@@ -255,6 +255,14 @@ func usccProblem(code string) (Problem, bool) {
 
 // hasUnlinkedMerchant reports whether a complaint's data names the merchant by name and address.
 func hasUnlinkedMerchant(data json.RawMessage) bool {
+	if name, addr, ok := unlinkedMerchantFast(data); ok { // fastvalidate.go
+		return strings.TrimSpace(name) != "" && strings.TrimSpace(addr) != ""
+	}
+	return hasUnlinkedMerchantRef(data)
+}
+
+// hasUnlinkedMerchantRef is hasUnlinkedMerchant through encoding/json: the reference.
+func hasUnlinkedMerchantRef(data json.RawMessage) bool {
 	var d struct {
 		MerchantName any `json:"merchant_name"`
 		Address      any `json:"address"`

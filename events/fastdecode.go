@@ -172,6 +172,7 @@ func (sc *fastScanner) members(b []byte, attrs *ceAttrs) bool {
 		if !ok {
 			return false
 		}
+		plainKey := sc.ascii
 		sc.skipSpace()
 		if sc.i >= len(sc.s) || sc.s[sc.i] != ':' {
 			return false
@@ -183,6 +184,9 @@ func (sc *fastScanner) members(b []byte, attrs *ceAttrs) bool {
 			return false
 		}
 		attrs.setStr(key, b[start:sc.i:sc.i], sc.s[start:sc.i])
+		if !plainKey {
+			attrs.other = true // the SDK may read an escaped key otherwise: let it
+		}
 		sc.skipSpace()
 		if sc.i >= len(sc.s) {
 			return false

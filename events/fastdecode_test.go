@@ -58,7 +58,11 @@ func structuredBodies(t testing.TB) [][]byte {
 		if err != nil {
 			t.Fatal(err)
 		}
-		out = append(out, b)
+		out = append(out, b,
+			bytes.Replace(b, []byte(`"specversion"`), []byte(`"spec\u0076ersion"`), 1),
+			bytes.Replace(b, []byte(`"data"`), []byte(`"d\u0061ta"`), 1),
+			bytes.Replace(b, []byte(`"id"`), []byte(`"\u0069d"`), 1),
+			bytes.Replace(b, []byte(`"time"`), []byte(`"tim\u00e9"`), 1))
 		if i%5 != 1 { // the envelope is the same for every type: mutate a few (complaint.received first)
 			continue
 		}

@@ -344,10 +344,11 @@ func (sc *fastScanner) object(n *fastNode, depth int) bool {
 				}
 				seen |= 1 << idx
 				child = n.props[idx]
-			case n != nil && n.closed:
+			case n != nil && (n.closed || n.minProps >= 0 || n.maxProps >= 0):
+				// Not allowed, or counted: a repeated key counts once on the reference path.
 				return false
 			}
-			// A key outside the properties may repeat: its value is unconstrained either way.
+			// Otherwise a key outside the properties may repeat: its value is unconstrained.
 			if !sc.value(child, depth+1) {
 				return false
 			}

@@ -108,6 +108,18 @@ func structuredBodies(t testing.TB) [][]byte {
 	return out
 }
 
+// sdkStable drops the wording of a cloudevents problem: the SDK checks an event's extensions
+// in map order, so with several bad ones it names one at random (the rule and field stay).
+func sdkStable(d Decoded) Decoded {
+	d.Problems = slices.Clone(d.Problems)
+	for i, p := range d.Problems {
+		if p.Rule == RuleCloudEvents {
+			d.Problems[i].Detail, d.Problems[i].DetailEN = "", ""
+		}
+	}
+	return d
+}
+
 // checkStructuredFast compares the fast structured reader with the reference on one body and
 // returns whether the fast reader took it.
 func checkStructuredFast(t *testing.T, body []byte) bool {
@@ -120,7 +132,7 @@ func checkStructuredFast(t *testing.T, body []byte) bool {
 	if derr != nil {
 		t.Fatalf("fast reader accepts what the reference refuses (%v):\n%s", derr, body)
 	}
-	if !reflect.DeepEqual(fast, ref) {
+	if !reflect.DeepEqual(sdkStable(fast), sdkStable(ref)) {
 		t.Fatalf("fast reader differs from the reference:\n got %+v\nwant %+v\n%s", fast, ref, body)
 	}
 	// And the SDK bypass on its own: same event as the SDK.
@@ -131,7 +143,7 @@ func checkStructuredFast(t *testing.T, body []byte) bool {
 		t.Fatalf("members refuses a body decodeStructuredFast took:\n%s", body)
 	}
 	if d, ok := structuredEventFast(&attrs); ok {
-		if sdk := structuredEventSDK(body, &attrs); !reflect.DeepEqual(d, sdk) {
+		if sdk := structuredEventSDK(body, &attrs); !reflect.DeepEqual(sdkStable(d), sdkStable(sdk)) {
 			t.Fatalf("SDK bypass differs from the SDK:\n got %+v\nwant %+v\n%s", d, sdk, body)
 		}
 		return true
@@ -154,7 +166,7 @@ func checkBatchFast(t *testing.T, body []byte) bool {
 		t.Fatalf("fast batch reader reads %d events, the reference %d:\n%s", len(fast), len(ref), body)
 	}
 	for i := range fast {
-		if !reflect.DeepEqual(fast[i], ref[i]) {
+		if !reflect.DeepEqual(sdkStable(fast[i]), sdkStable(ref[i])) {
 			t.Fatalf("fast batch reader differs from the reference on event %d:\n got %+v\nwant %+v\n%s", i, fast[i], ref[i], body)
 		}
 	}

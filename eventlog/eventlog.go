@@ -20,6 +20,7 @@
 package eventlog
 
 import (
+	"crypto/sha1"
 	"encoding/json"
 	"fmt"
 	"strconv"
@@ -50,15 +51,26 @@ const (
 var uuidSpace = uuid.MustParse("6f1d0c2e-6c1b-4c52-9d0a-3f3c7f6c1a10")
 
 // MessageUUID is the watermill UUID of an event: derived from its key, so the same event always
-// gets the same UUID.
+// gets the same UUID (uuid.NewSHA1(uuidSpace, key), computed without its allocations).
 func MessageUUID(ev events.Event) string {
-	return uuid.NewSHA1(uuidSpace, []byte(ev.Key())).String()
+	var buf [256]byte
+	b := append(buf[:0], uuidSpace[:]...)
+	b = append(b, ev.Source...)
+	b = append(b, ' ')
+	b = append(b, ev.ID...)
+	sum := sha1.Sum(b)
+	var u uuid.UUID
+	copy(u[:], sum[:])
+	u[6] = (u[6] & 0x0f) | 0x50 // version 5 (SHA-1)
+	u[8] = (u[8] & 0x3f) | 0x80 // RFC 4122 variant
+	return u.String()
 }
 
 // ToMessage encodes ev as a watermill message in CloudEvents binary mode.
 func ToMessage(ev events.Event) *message.Message {
 	msg := message.NewMessage(MessageUUID(ev), []byte(ev.Data))
-	md := msg.Metadata
+	md := make(message.Metadata, 8) // one group: the entries below but dataschema
+	msg.Metadata = md
 	md[ce+"specversion"] = events.SpecVersion
 	md[ce+"id"] = ev.ID
 	md[ce+"source"] = ev.Source

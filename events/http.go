@@ -191,26 +191,21 @@ func DecodeHTTP(r *http.Request, maxBody int64) (batch bool, items []Decoded, er
 
 	switch mt {
 	case MediaTypeStructured:
+		if d, ok := decodeStructuredFast(body); ok {
+			return false, []Decoded{d}, nil
+		}
 		d, derr := decodeStructured(body, "body")
 		if derr != nil {
 			return false, nil, derr
 		}
 		return false, []Decoded{d}, nil
 	case MediaTypeBatch:
-		var elems []json.RawMessage
-		if derr := decodeJSON("body", body, &elems, "a batch must be a JSON array of events"); derr != nil {
+		if items, ok := decodeBatchFast(body); ok {
+			return true, items, nil
+		}
+		items, derr := decodeBatch(body)
+		if derr != nil {
 			return true, nil, derr
-		}
-		if elems == nil {
-			return true, nil, &DecodeError{Where: "body", Offset: -1, Err: errors.New("a batch must be a JSON array of events, got null")}
-		}
-		items = make([]Decoded, len(elems))
-		for i, raw := range elems {
-			d, derr := decodeStructured(raw, fmt.Sprintf("body[%d]", i))
-			if derr != nil {
-				d = Decoded{Problems: []Problem{derr.Problem()}}
-			}
-			items[i] = d
 		}
 		return true, items, nil
 	default:
@@ -222,26 +217,71 @@ func DecodeHTTP(r *http.Request, maxBody int64) (batch bool, items []Decoded, er
 	}
 }
 
+// decodeBatch reads a batch body through encoding/json: the reference of decodeBatchFast, and
+// the reader of bodies it does not take (it locates syntax errors).
+func decodeBatch(body []byte) ([]Decoded, *DecodeError) {
+	var elems []json.RawMessage
+	if derr := decodeJSON("body", body, &elems, "a batch must be a JSON array of events"); derr != nil {
+		return nil, derr
+	}
+	if elems == nil {
+		return nil, &DecodeError{Where: "body", Offset: -1, Err: errors.New("a batch must be a JSON array of events, got null")}
+	}
+	items := make([]Decoded, len(elems))
+	for i, raw := range elems {
+		d, derr := decodeStructured(raw, fmt.Sprintf("body[%d]", i))
+		if derr != nil {
+			d = Decoded{Problems: []Problem{derr.Problem()}}
+		}
+		items[i] = d
+	}
+	return items, nil
+}
+
 func readBody(r *http.Request, maxBody int64) ([]byte, error) {
-	tooLarge := fmt.Errorf("%w: limit is %d bytes", ErrTooLarge, maxBody)
+	tooLarge := func() error { return fmt.Errorf("%w: limit is %d bytes", ErrTooLarge, maxBody) }
 	if r.ContentLength > maxBody {
-		return nil, tooLarge
+		return nil, tooLarge()
 	}
 	if r.Body == nil {
 		return nil, nil
 	}
-	b, err := io.ReadAll(io.LimitReader(r.Body, maxBody+1))
+	var b []byte
+	if n := r.ContentLength; n > 0 {
+		b = make([]byte, 0, n+1) // the announced length, and a byte to meet EOF without growing
+	}
+	b, err := readAll(b, io.LimitReader(r.Body, maxBody+1))
 	if err != nil {
 		var mbe *http.MaxBytesError
 		if errors.As(err, &mbe) {
-			return nil, tooLarge
+			return nil, tooLarge()
 		}
 		return nil, fmt.Errorf("events: reading request body: %w", err)
 	}
 	if int64(len(b)) > maxBody {
-		return nil, tooLarge
+		return nil, tooLarge()
 	}
 	return b, nil
+}
+
+// readAll is io.ReadAll appending to b.
+func readAll(b []byte, r io.Reader) ([]byte, error) {
+	if cap(b) == 0 {
+		b = make([]byte, 0, 512)
+	}
+	for {
+		n, err := r.Read(b[len(b):cap(b)])
+		b = b[:len(b)+n]
+		if err != nil {
+			if err == io.EOF {
+				err = nil
+			}
+			return b, err
+		}
+		if len(b) == cap(b) {
+			b = append(b, 0)[:len(b)]
+		}
+	}
 }
 
 // decodeStructured reads one structured-mode event. It returns a *DecodeError only when raw is
@@ -250,14 +290,31 @@ func decodeStructured(raw []byte, where string) (Decoded, *DecodeError) {
 	if len(bytes.TrimSpace(raw)) == 0 {
 		return Decoded{}, &DecodeError{Where: where, Offset: -1, Err: errors.New("empty body; expected a CloudEvents JSON object")}
 	}
-	var attrs map[string]json.RawMessage
-	if derr := decodeJSON(where, raw, &attrs, "an event must be a JSON object"); derr != nil {
+	var members map[string]json.RawMessage
+	if derr := decodeJSON(where, raw, &members, "an event must be a JSON object"); derr != nil {
 		return Decoded{}, derr
 	}
-	if attrs == nil {
+	if members == nil {
 		return Decoded{}, &DecodeError{Where: where, Offset: -1, Err: errors.New("an event must be a JSON object, got null")}
 	}
+	var attrs ceAttrs
+	for k, v := range members {
+		attrs.set(k, v)
+	}
+	// The map hides duplicate members, which the SDK refuses: no bypass here.
+	return structuredEventSDK(raw, &attrs), nil
+}
 
+// structuredEvent reads a structured-mode event whose members the hub reads are in attrs.
+func structuredEvent(raw []byte, attrs *ceAttrs) Decoded {
+	if d, ok := structuredEventFast(attrs); ok {
+		return d
+	}
+	return structuredEventSDK(raw, attrs)
+}
+
+// structuredEventSDK reads a structured-mode event through the CloudEvents SDK.
+func structuredEventSDK(raw []byte, attrs *ceAttrs) Decoded {
 	var d Decoded
 	var sdkEv ce.Event
 	if err := safely(func() error { return sdkEv.UnmarshalJSON(raw) }); err != nil {
@@ -269,20 +326,20 @@ func decodeStructured(raw []byte, where string) (Decoded, *DecodeError) {
 		d.Event = fromSDK(&sdkEv)
 		// The SDK drops a dataschema that is not a URI; keep it so Validate names it.
 		var ds string
-		if raw, ok := attrs["dataschema"]; ok && json.Unmarshal(raw, &ds) == nil {
+		if raw, ok := attrs.get(attrDataSchema); ok && json.Unmarshal(raw, &ds) == nil {
 			d.Event.DataSchema = ds
 		}
 	}
 	// Data as the client wrote it, whatever the SDK made of it.
-	if data, ok := attrs["data"]; ok {
+	if data, ok := attrs.get(attrData); ok {
 		d.Event.Data = data
 	}
-	if _, ok := attrs["data_base64"]; ok {
+	if _, ok := attrs.get(attrDataBase64); ok {
 		d.Problems = append(d.Problems, problem("data", RuleDataBase64,
 			"本平台只接受 JSON 格式的事件数据 data，不接受 data_base64",
 			"data_base64 is not accepted; send the payload as JSON in data"))
 	}
-	return d, nil
+	return d
 }
 
 // decodeBinary reads a binary-mode event: ce-* headers and a JSON body.
@@ -304,17 +361,18 @@ func decodeBinary(ctx context.Context, h http.Header, body []byte) (Decoded, *De
 		if err == nil {
 			err = errors.New("no event")
 		}
-		attrs := map[string]json.RawMessage{}
+		var attrs ceAttrs
 		for _, name := range envelopeOrder {
 			key := "Ce-" + name
 			if name == "datacontenttype" {
 				key = "Content-Type"
 			}
 			if vs, ok := h[http.CanonicalHeaderKey(key)]; ok && len(vs) > 0 {
-				attrs[name], _ = json.Marshal(vs[0])
+				raw, _ := json.Marshal(vs[0])
+				attrs.set(name, raw)
 			}
 		}
-		d.Event, d.Problems = lenientEvent(attrs)
+		d.Event, d.Problems = lenientEvent(&attrs)
 		if len(d.Problems) == 0 && d.Event.SpecVersion == SpecVersion {
 			d.Problems = append(d.Problems, sdkProblem(err))
 		}
@@ -357,10 +415,10 @@ func fromSDK(e *ce.Event) Event {
 
 // lenientEvent reads the envelope attributes the SDK refused, so that every problem can be
 // named: each attribute must be a JSON string and time an RFC 3339 date-time.
-func lenientEvent(attrs map[string]json.RawMessage) (Event, []Problem) {
+func lenientEvent(attrs *ceAttrs) (Event, []Problem) {
 	var ps []Problem
 	str := func(name string) string {
-		raw, ok := attrs[name]
+		raw, ok := attrs.get(attrIndex(name))
 		if !ok || string(bytes.TrimSpace(raw)) == "null" {
 			return ""
 		}

@@ -1,9 +1,6 @@
 package events
 
-import (
-	"errors"
-	"strings"
-)
+import "errors"
 
 // The unified social credit code (统一社会信用代码, GB 32100-2015) is 18 characters from a
 // 31-character alphabet (digits and upper-case letters without I, O, Z, S, V). The last character
@@ -11,6 +8,14 @@ import (
 const usccAlphabet = "0123456789ABCDEFGHJKLMNPQRTUWXY"
 
 var usccWeights = [17]int{1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28}
+
+// usccValue maps a byte to its value in usccAlphabet plus one; 0 outside the alphabet.
+var usccValue = func() (t [256]int8) {
+	for i := 0; i < len(usccAlphabet); i++ {
+		t[usccAlphabet[i]] = int8(i + 1)
+	}
+	return t
+}()
 
 // Errors returned by CheckUSCC; the gateway maps them to field rules.
 var (
@@ -27,7 +32,7 @@ func USCCCheckChar(prefix string) (c byte, ok bool) {
 	}
 	sum := 0
 	for i := 0; i < 17; i++ {
-		v := strings.IndexByte(usccAlphabet, prefix[i])
+		v := int(usccValue[prefix[i]]) - 1
 		if v < 0 {
 			return 0, false
 		}
@@ -43,7 +48,7 @@ func CheckUSCC(code string) error {
 		return ErrUSCCLength
 	}
 	for i := 0; i < 18; i++ {
-		if strings.IndexByte(usccAlphabet, code[i]) < 0 {
+		if usccValue[code[i]] == 0 {
 			return ErrUSCCAlphabet
 		}
 	}

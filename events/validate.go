@@ -255,6 +255,14 @@ func usccProblem(code string) (Problem, bool) {
 
 // hasUnlinkedMerchant reports whether a complaint's data names the merchant by name and address.
 func hasUnlinkedMerchant(data json.RawMessage) bool {
+	if name, addr, ok := unlinkedMerchantFast(data); ok { // fastvalidate.go
+		return strings.TrimSpace(name) != "" && strings.TrimSpace(addr) != ""
+	}
+	return hasUnlinkedMerchantRef(data)
+}
+
+// hasUnlinkedMerchantRef is hasUnlinkedMerchant through encoding/json: the reference.
+func hasUnlinkedMerchantRef(data json.RawMessage) bool {
 	var d struct {
 		MerchantName any `json:"merchant_name"`
 		Address      any `json:"address"`
@@ -269,6 +277,9 @@ func hasUnlinkedMerchant(data json.RawMessage) bool {
 
 // isJSONContentType accepts application/json with no parameter but charset=utf-8.
 func isJSONContentType(ct string) bool {
+	if ct == MediaTypeJSON {
+		return true // the common case, without parsing
+	}
 	mt, params, err := mime.ParseMediaType(ct)
 	if err != nil || mt != "application/json" {
 		return false
@@ -286,6 +297,15 @@ func isJSONContentType(ct string) bool {
 // Validate calls it; it is exported for code that builds payloads on its own (the hub's rules,
 // connectors' tests).
 func ValidateData(typ string, data json.RawMessage) []Problem {
+	if fastValidData(typ, data) {
+		return nil // fastvalidate.go: certainly valid
+	}
+	return validateDataRef(typ, data)
+}
+
+// validateDataRef is ValidateData through the jsonschema validator: the reference, and the
+// source of every problem reported.
+func validateDataRef(typ string, data json.RawMessage) []Problem {
 	sch, ok := compiledSchemas()[typ]
 	if !ok {
 		return []Problem{problem("type", RuleUnknownType,

@@ -2,7 +2,6 @@ package e2e
 
 import (
 	"bufio"
-	"bytes"
 	"encoding/json"
 	"fmt"
 	"net"
@@ -14,13 +13,13 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
 
 	"github.com/lizhou/fangxin/connectors"
 	"github.com/lizhou/fangxin/connectors/sample"
+	kit "github.com/lizhou/fangxin/e2e/e2ekit"
 )
 
 // connectorFile writes a connector file for the AMR register export (header on row 2, under a
@@ -49,33 +48,15 @@ sink:
 // connectorProc is one `fangxin connect run` process.
 type connectorProc struct {
 	cmd    *exec.Cmd
-	stderr *logText
+	stderr *kit.SyncBuffer
 	exited chan struct{}
-}
-
-// logText collects a process's stderr; safe to read while the process writes.
-type logText struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (l *logText) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.buf.Write(p)
-}
-
-func (l *logText) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.buf.String()
 }
 
 func startConnector(t *testing.T, cfg, key string) *connectorProc {
 	t.Helper()
 	cmd := exec.Command(binPath, "connect", "run", cfg, "--log-level", "info")
 	cmd.Env = append(os.Environ(), "FANGXIN_KEY="+key)
-	p := &connectorProc{cmd: cmd, stderr: &logText{}, exited: make(chan struct{})}
+	p := &connectorProc{cmd: cmd, stderr: &kit.SyncBuffer{}, exited: make(chan struct{})}
 	cmd.Stderr = p.stderr
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
@@ -112,8 +93,8 @@ func registeredTotal(c client) int {
 		Total int `json:"total"`
 	}
 	q := url.Values{"type": {"merchant.registered"}, "bureau": {"amr"}, "limit": {"1"}}
-	if code := c.get("/v1/events?"+q.Encode(), &res); code != 200 {
-		c.t.Fatalf("GET /v1/events: %d", code)
+	if code := c.Get("/v1/events?"+q.Encode(), &res); code != 200 {
+		c.T.Fatalf("GET /v1/events: %d", code)
 	}
 	return res.Total
 }
@@ -154,7 +135,7 @@ func TestConnectorKilledMidFileSendsEveryRecordOnce(t *testing.T) {
 			// t=0: the office creates the AMR key and starts the hub.
 			key := fangxin(t, "keys", "create", "--data-dir", filepath.Join(dir, "hub"), "--bureau", "amr")
 			h := startHub(t, filepath.Join(dir, "hub"))
-			reader := client{t, h.URL, key}
+			reader := newClient(t, h.URL, key)
 
 			// The clerk exports the register; every 1,000th row has an impossible date.
 			tbl := sample.Registrations(rows)
@@ -338,7 +319,7 @@ func TestConnectorWaitsForTheHub(t *testing.T) {
 	if read, sent, dead := p.wait(t); read != 300 || sent != 300 || dead != 0 {
 		t.Fatalf("read %d sent %d dead %d, want 300 300 0", read, sent, dead)
 	}
-	waitTotal(t, client{t, h.URL, key}, 300)
+	waitTotal(t, newClient(t, h.URL, key), 300)
 }
 
 // SIGTERM stops a run cleanly (exit 0, a note that it resumes), and the next run finishes the
@@ -372,5 +353,5 @@ func TestConnectorStopsOnSIGTERM(t *testing.T) {
 	}
 	p2 := startConnector(t, cfg, key)
 	p2.wait(t)
-	waitTotal(t, client{t, h.URL, key}, rows)
+	waitTotal(t, newClient(t, h.URL, key), rows)
 }

@@ -4,42 +4,30 @@ package e2e
 
 import (
 	"bufio"
-	"bytes"
-	"encoding/json"
 	"fmt"
-	"io"
 	"net/http"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"regexp"
-	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
 
-	"github.com/lizhou/fangxin/events"
+	kit "github.com/lizhou/fangxin/e2e/e2ekit"
 )
 
 var binPath string
 
 func TestMain(m *testing.M) {
-	binPath = os.Getenv("FANGXIN_BIN")
-	if binPath == "" {
-		dir, err := os.MkdirTemp("", "fangxin-e2e")
-		if err != nil {
-			panic(err)
-		}
-		binPath = filepath.Join(dir, "fangxin")
-		out, err := exec.Command("go", "build", "-o", binPath, "../cmd/fangxin").CombinedOutput()
-		if err != nil {
-			fmt.Fprintf(os.Stderr, "building fangxin: %v\n%s", err, out)
-			os.Exit(1)
-		}
-		defer os.RemoveAll(dir)
+	path, cleanup, err := kit.Binary("../cmd/fangxin")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
 	}
-	os.Exit(m.Run())
+	binPath = path
+	code := m.Run()
+	cleanup()
+	os.Exit(code)
 }
 
 // hub is one running fangxin process.
@@ -49,7 +37,7 @@ type hub struct {
 	URL     string
 	dataDir string
 	args    []string
-	stderr  *bytes.Buffer
+	stderr  *kit.SyncBuffer
 	exited  chan struct{}
 }
 
@@ -65,8 +53,8 @@ func startHub(t testing.TB, dataDir string, args ...string) *hub {
 	if err != nil {
 		t.Fatal(err)
 	}
-	h := &hub{t: t, cmd: cmd, dataDir: dataDir, args: args, stderr: &bytes.Buffer{}, exited: make(chan struct{})}
-	cmd.Stderr = &syncWriter{w: h.stderr}
+	h := &hub{t: t, cmd: cmd, dataDir: dataDir, args: args, stderr: &kit.SyncBuffer{}, exited: make(chan struct{})}
+	cmd.Stderr = h.stderr
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
@@ -94,17 +82,6 @@ func startHub(t testing.TB, dataDir string, args ...string) *hub {
 	}
 	h.waitReady()
 	return h
-}
-
-type syncWriter struct {
-	mu sync.Mutex
-	w  io.Writer
-}
-
-func (s *syncWriter) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.w.Write(p)
 }
 
 func (h *hub) waitReady() {
@@ -148,90 +125,13 @@ func (h *hub) stop() {
 // fangxin runs a one-shot subcommand and returns its stdout.
 func fangxin(t testing.TB, args ...string) string {
 	t.Helper()
-	cmd := exec.Command(binPath, args...)
-	cmd.Env = append(os.Environ(), "FANGXIN_KAFKA_BROKERS=", "FANGXIN_ELASTICSEARCH_URL=")
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	out, err := cmd.Output()
-	if err != nil {
-		t.Fatalf("fangxin %s: %v\n%s", strings.Join(args, " "), err, stderr.String())
-	}
-	return strings.TrimSpace(string(out))
+	out, _ := kit.Fangxin(t, binPath, args...)
+	return out
 }
 
-type client struct {
-	t   *testing.T
-	url string
-	key string
-}
+// client is a bureau talking to a hub (see kit.Client), with this package's own helpers.
+type client struct{ kit.Client }
 
-func (c client) do(method, path, contentType string, body []byte) (int, []byte) {
-	c.t.Helper()
-	req, err := http.NewRequest(method, c.url+path, bytes.NewReader(body))
-	if err != nil {
-		c.t.Fatal(err)
-	}
-	if contentType != "" {
-		req.Header.Set("Content-Type", contentType)
-	}
-	if c.key != "" {
-		req.Header.Set("Authorization", "Bearer "+c.key)
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		return 0, []byte(err.Error())
-	}
-	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
-	return resp.StatusCode, b
-}
-
-func (c client) get(path string, into any) int {
-	c.t.Helper()
-	code, body := c.do("GET", path, "", nil)
-	if into != nil && code == 200 {
-		if err := json.Unmarshal(body, into); err != nil {
-			c.t.Fatalf("GET %s: %v: %s", path, err, body)
-		}
-	}
-	return code
-}
-
-func (c client) pushBatch(evs []events.Event) (int, []byte) {
-	c.t.Helper()
-	body, err := json.Marshal(evs)
-	if err != nil {
-		c.t.Fatal(err)
-	}
-	return c.do("POST", "/v1/events", "application/cloudevents-batch+json", body)
-}
-
-// uscc makes a valid unified social credit code from a number.
-func uscc(n int) string {
-	prefix := fmt.Sprintf("92510802MA%07d", n)
-	c, ok := events.USCCCheckChar(prefix)
-	if !ok {
-		panic(prefix)
-	}
-	return prefix + string(c)
-}
-
-var shanghai = time.FixedZone("CST", 8*3600)
-
-func complaint(bureau, id, subject string, at time.Time, summary string) events.Event {
-	data, _ := json.Marshal(map[string]any{
-		"complaint_id": id, "channel": "12315", "category": "预付卡", "summary": summary,
-		"received_at": at.Format(time.RFC3339),
-	})
-	return events.Event{SpecVersion: "1.0", ID: id, Source: events.SourceOf(bureau), Type: events.TypeComplaintReceived,
-		Subject: subject, Time: at, DataContentType: "application/json", Data: data}
-}
-
-func registration(subject, name string, at time.Time) events.Event {
-	data, _ := json.Marshal(map[string]any{
-		"name": name, "township": "510802002", "industry": "H6210", "address": "利州区嘉陵街道嘉陵路1号",
-		"registered_at": at.Format(time.RFC3339),
-	})
-	return events.Event{SpecVersion: "1.0", ID: "reg-" + subject, Source: events.SourceOf("amr"), Type: events.TypeMerchantRegistered,
-		Subject: subject, Time: at, DataContentType: "application/json", Data: data}
+func newClient(t *testing.T, url, key string) client {
+	return client{kit.Client{T: t, URL: url, Key: key}}
 }

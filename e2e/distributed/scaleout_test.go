@@ -54,7 +54,7 @@ func TestScaleOutTwoProjectorsShareAndTakeOver(t *testing.T) {
 		t.Fatalf("the two members hold %d partitions, want 12: %v and %v", len(pa)+len(pb), pa, pb)
 	}
 
-	c := client{t, gw.URL, key}
+	c := newClient(t, gw.URL, key)
 	l := newLedger()
 	push := startPushers(t, c, l, 2, 10, 1000, 200, 50*time.Millisecond, "scale")
 	time.Sleep(3 * time.Second)

@@ -46,40 +46,34 @@ sink:
 }
 
 // connectorProc is one `fangxin connect run` process.
-type connectorProc struct {
-	cmd    *exec.Cmd
-	stderr *kit.SyncBuffer
-	exited chan struct{}
-}
+type connectorProc struct{ *kit.Process }
 
 func startConnector(t *testing.T, cfg, key string) *connectorProc {
 	t.Helper()
 	cmd := exec.Command(binPath, "connect", "run", cfg, "--log-level", "info")
 	cmd.Env = append(os.Environ(), "FANGXIN_KEY="+key)
-	p := &connectorProc{cmd: cmd, stderr: &kit.SyncBuffer{}, exited: make(chan struct{})}
-	cmd.Stderr = p.stderr
-	if err := cmd.Start(); err != nil {
+	p, err := kit.Start(cmd)
+	if err != nil {
 		t.Fatal(err)
 	}
-	go func() { _ = cmd.Wait(); close(p.exited) }()
-	t.Cleanup(func() { _ = cmd.Process.Signal(syscall.SIGKILL); <-p.exited })
-	return p
+	t.Cleanup(p.Kill)
+	return &connectorProc{p}
 }
 
 // wait waits for the run to end and returns its counts from the summary line.
 func (p *connectorProc) wait(t *testing.T) (read, sent, dead int) {
 	t.Helper()
 	select {
-	case <-p.exited:
+	case <-p.Exited:
 	case <-time.After(5 * time.Minute):
-		t.Fatalf("connector did not finish within 5 minutes: %s", p.stderr)
+		t.Fatalf("connector did not finish within 5 minutes: %s", p.Stderr)
 	}
-	if code := p.cmd.ProcessState.ExitCode(); code != 0 {
-		t.Fatalf("connector exited with %d: %s", code, p.stderr)
+	if code := p.Cmd.ProcessState.ExitCode(); code != 0 {
+		t.Fatalf("connector exited with %d: %s", code, p.Stderr)
 	}
-	m := regexp.MustCompile(`\(read (\d+), sent (\d+), dead-lettered (\d+), skipped \d+\)`).FindStringSubmatch(p.stderr.String())
+	m := regexp.MustCompile(`\(read (\d+), sent (\d+), dead-lettered (\d+), skipped \d+\)`).FindStringSubmatch(p.Stderr.String())
 	if m == nil {
-		t.Fatalf("no summary line: %s", p.stderr)
+		t.Fatalf("no summary line: %s", p.Stderr)
 	}
 	a, _ := strconv.Atoi(m[1])
 	b, _ := strconv.Atoi(m[2])
@@ -164,16 +158,16 @@ func TestConnectorKilledMidFileSendsEveryRecordOnce(t *testing.T) {
 			deadline := time.Now().Add(3 * time.Minute)
 			for readCheckpoint(cpPath).Records < rows/3 {
 				if time.Now().After(deadline) {
-					t.Fatalf("no checkpoint past %d records within 3 minutes: %s", rows/3, run1.stderr)
+					t.Fatalf("no checkpoint past %d records within 3 minutes: %s", rows/3, run1.Stderr)
 				}
 				select {
-				case <-run1.exited:
-					t.Fatalf("run 1 ended before it was killed: %s", run1.stderr)
+				case <-run1.Exited:
+					t.Fatalf("run 1 ended before it was killed: %s", run1.Stderr)
 				case <-time.After(20 * time.Millisecond):
 				}
 			}
-			_ = run1.cmd.Process.Signal(syscall.SIGKILL)
-			<-run1.exited
+			_ = run1.Cmd.Process.Signal(syscall.SIGKILL)
+			<-run1.Exited
 			done := readCheckpoint(cpPath).Records
 			if done >= rows {
 				t.Fatalf("run 1 finished the file before the kill (%d records): make the file bigger", done)
@@ -183,8 +177,8 @@ func TestConnectorKilledMidFileSendsEveryRecordOnce(t *testing.T) {
 			// Run 2 resumes at the checkpoint and finishes the file.
 			run2 := startConnector(t, cfg, key)
 			read, _, _ := run2.wait(t)
-			if !strings.Contains(run2.stderr.String(), "resuming after checkpoint") || read >= rows || int64(read) > rows-done {
-				t.Fatalf("run 2 read %d records; want at most %d after the checkpoint: %s", read, rows-int(done), run2.stderr)
+			if !strings.Contains(run2.Stderr.String(), "resuming after checkpoint") || read >= rows || int64(read) > rows-done {
+				t.Fatalf("run 2 read %d records; want at most %d after the checkpoint: %s", read, rows-int(done), run2.Stderr)
 			}
 
 			// The hub holds every good row exactly once.
@@ -221,7 +215,7 @@ func TestConnectorKilledMidFileSendsEveryRecordOnce(t *testing.T) {
 			// Run 3 finds nothing left to send.
 			run3 := startConnector(t, cfg, key)
 			if read, sent, _ := run3.wait(t); read != 0 || sent != 0 {
-				t.Errorf("run 3 read %d and sent %d, want nothing: %s", read, sent, run3.stderr)
+				t.Errorf("run 3 read %d and sent %d, want nothing: %s", read, sent, run3.Stderr)
 			}
 			if got := registeredTotal(reader); got != good {
 				t.Errorf("after run 3 the hub holds %d registrations, want %d", got, good)
@@ -244,7 +238,7 @@ func TestConnectorHubRefusalsAreDeadLettered(t *testing.T) {
 	p := startConnector(t, cfg, key)
 	read, sent, dead := p.wait(t)
 	if read != 5 || sent != 0 || dead != 5 {
-		t.Fatalf("read %d sent %d dead %d, want 5 0 5: %s", read, sent, dead, p.stderr)
+		t.Fatalf("read %d sent %d dead %d, want 5 0 5: %s", read, sent, dead, p.Stderr)
 	}
 	b, err := os.ReadFile(filepath.Join(dir, "state", "wrong-key.deadletter.jsonl"))
 	if err != nil {
@@ -304,14 +298,14 @@ func TestConnectorWaitsForTheHub(t *testing.T) {
 	withAttempts(1000)
 	p := startConnector(t, cfg, key)
 	deadline := time.Now().Add(time.Minute)
-	for !strings.Contains(p.stderr.String(), "retrying") {
+	for !strings.Contains(p.Stderr.String(), "retrying") {
 		select {
-		case <-p.exited:
-			t.Fatalf("the connector ended instead of retrying: %s", p.stderr)
+		case <-p.Exited:
+			t.Fatalf("the connector ended instead of retrying: %s", p.Stderr)
 		case <-time.After(20 * time.Millisecond):
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("the connector did not retry: %s", p.stderr)
+			t.Fatalf("the connector did not retry: %s", p.Stderr)
 		}
 	}
 	// t=2: ... the hub comes up on the address, and every row arrives.
@@ -339,14 +333,14 @@ func TestConnectorStopsOnSIGTERM(t *testing.T) {
 	deadline := time.Now().Add(2 * time.Minute)
 	for readCheckpoint(cpPath).Records == 0 {
 		if time.Now().After(deadline) {
-			t.Fatalf("no checkpoint within 2 minutes: %s", p.stderr)
+			t.Fatalf("no checkpoint within 2 minutes: %s", p.Stderr)
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
-	_ = p.cmd.Process.Signal(syscall.SIGTERM)
-	<-p.exited
-	if code := p.cmd.ProcessState.ExitCode(); code != 0 || !strings.Contains(p.stderr.String(), "resumes from the checkpoint") {
-		t.Fatalf("after SIGTERM: exit %d, %s", code, p.stderr)
+	_ = p.Cmd.Process.Signal(syscall.SIGTERM)
+	<-p.Exited
+	if code := p.Cmd.ProcessState.ExitCode(); code != 0 || !strings.Contains(p.Stderr.String(), "resumes from the checkpoint") {
+		t.Fatalf("after SIGTERM: exit %d, %s", code, p.Stderr)
 	}
 	if done := readCheckpoint(cpPath).Records; done >= rows {
 		t.Fatalf("the run finished (%d records) before SIGTERM arrived", done)

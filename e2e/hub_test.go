@@ -3,13 +3,9 @@
 package e2e
 
 import (
-	"bufio"
 	"fmt"
-	"net/http"
 	"os"
 	"os/exec"
-	"regexp"
-	"syscall"
 	"testing"
 	"time"
 
@@ -32,16 +28,11 @@ func TestMain(m *testing.M) {
 
 // hub is one running fangxin process.
 type hub struct {
+	*kit.Process
 	t       testing.TB
-	cmd     *exec.Cmd
-	URL     string
 	dataDir string
 	args    []string
-	stderr  *kit.SyncBuffer
-	exited  chan struct{}
 }
-
-var urlLine = regexp.MustCompile(`http://(127\.0\.0\.1:\d+)/`)
 
 // startHub starts `fangxin serve` on a free loopback port and waits until it is ready.
 func startHub(t testing.TB, dataDir string, args ...string) *hub {
@@ -49,76 +40,33 @@ func startHub(t testing.TB, dataDir string, args ...string) *hub {
 	full := append([]string{"serve", "--data-dir", dataDir, "--listen", "127.0.0.1:0", "--log-level", "warn"}, args...)
 	cmd := exec.Command(binPath, full...)
 	cmd.Env = append(os.Environ(), "FANGXIN_KAFKA_BROKERS=", "FANGXIN_ELASTICSEARCH_URL=")
-	stdout, err := cmd.StdoutPipe()
+	p, err := kit.Start(cmd)
 	if err != nil {
 		t.Fatal(err)
 	}
-	h := &hub{t: t, cmd: cmd, dataDir: dataDir, args: args, stderr: &kit.SyncBuffer{}, exited: make(chan struct{})}
-	cmd.Stderr = h.stderr
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
+	h := &hub{Process: p, t: t, dataDir: dataDir, args: args}
+	t.Cleanup(h.kill)
+	if err := h.WaitURL(60 * time.Second); err != nil {
+		t.Fatalf("fangxin %v: %s", err, h.Stderr)
 	}
-	found := make(chan string, 1)
-	go func() {
-		sc := bufio.NewScanner(stdout)
-		for sc.Scan() {
-			if m := urlLine.FindStringSubmatch(sc.Text()); m != nil {
-				select {
-				case found <- m[1]:
-				default:
-				}
-			}
-		}
-	}()
-	go func() { _ = cmd.Wait(); close(h.exited) }()
-	t.Cleanup(func() { h.kill() })
-	select {
-	case addr := <-found:
-		h.URL = "http://" + addr
-	case <-h.exited:
-		t.Fatalf("fangxin exited before listening: %s", h.stderr)
-	case <-time.After(60 * time.Second):
-		t.Fatalf("fangxin did not print its URL within 60 s: %s", h.stderr)
+	if err := h.WaitReady(60 * time.Second); err != nil {
+		t.Fatalf("hub %v: %s", err, h.Stderr)
 	}
-	h.waitReady()
 	return h
 }
 
-func (h *hub) waitReady() {
-	h.t.Helper()
-	deadline := time.Now().Add(60 * time.Second)
-	for time.Now().Before(deadline) {
-		resp, err := http.Get(h.URL + "/readyz")
-		if err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == 200 {
-				return
-			}
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-	h.t.Fatalf("hub not ready within 60 s")
-}
-
 // kill sends SIGKILL: no shutdown code runs.
-func (h *hub) kill() {
-	if h.cmd.Process != nil {
-		_ = h.cmd.Process.Signal(syscall.SIGKILL)
-		<-h.exited
-	}
-}
+func (h *hub) kill() { h.Kill() }
 
 // stop sends SIGTERM and waits for a clean exit.
 func (h *hub) stop() {
 	h.t.Helper()
-	_ = h.cmd.Process.Signal(syscall.SIGTERM)
-	select {
-	case <-h.exited:
-	case <-time.After(30 * time.Second):
-		h.t.Fatalf("hub did not stop within 30 s after SIGTERM")
+	code, err := h.Terminate(30 * time.Second)
+	if err != nil {
+		h.t.Fatalf("hub %v", err)
 	}
-	if code := h.cmd.ProcessState.ExitCode(); code != 0 {
-		h.t.Fatalf("hub exited with %d after SIGTERM: %s", code, h.stderr)
+	if code != 0 {
+		h.t.Fatalf("hub exited with %d after SIGTERM: %s", code, h.Stderr)
 	}
 }
 

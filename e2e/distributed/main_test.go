@@ -15,7 +15,6 @@
 package distributed
 
 import (
-	"bufio"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
@@ -147,10 +146,7 @@ func dropNamespace(t *testing.T, brokers, es, ns string) {
 type proc struct {
 	t      *testing.T
 	name   string
-	cmd    *exec.Cmd
-	URL    string
-	stderr *kit.SyncBuffer
-	exited chan struct{}
+	*kit.Process
 }
 
 // hubEnv is how a test's processes reach the services.
@@ -175,8 +171,6 @@ func sharedEnv(t *testing.T) hubEnv {
 	return newEnv(t, kafkaURL, esURL)
 }
 
-var urlLine = regexp.MustCompile(`http://(127\.0\.0\.1:\d+)/`)
-
 // start runs `fangxin serve --role role` in env and waits until it is ready.
 func (e hubEnv) start(t *testing.T, role string, args ...string) *proc {
 	t.Helper()
@@ -196,86 +190,44 @@ func (e hubEnv) launch(t *testing.T, role string, args ...string) *proc {
 		"--namespace", e.ns, "--kafka-brokers", e.brokers, "--elasticsearch-url", e.es}, args...)
 	cmd := exec.Command(binPath, full...)
 	cmd.Env = append(os.Environ(), "FANGXIN_KAFKA_BROKERS=", "FANGXIN_ELASTICSEARCH_URL=", "FANGXIN_NAMESPACE=")
-	stdout, err := cmd.StdoutPipe()
+	kp, err := kit.Start(cmd)
 	if err != nil {
 		t.Fatal(err)
 	}
-	p := &proc{t: t, name: role, cmd: cmd, stderr: &kit.SyncBuffer{}, exited: make(chan struct{})}
-	cmd.Stderr = p.stderr
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	found := make(chan string, 1)
-	go func() {
-		sc := bufio.NewScanner(stdout)
-		for sc.Scan() {
-			if m := urlLine.FindStringSubmatch(sc.Text()); m != nil {
-				select {
-				case found <- m[1]:
-				default:
-				}
-			}
-		}
-	}()
-	go func() { _ = cmd.Wait(); close(p.exited) }()
+	p := &proc{Process: kp, t: t, name: role}
 	t.Cleanup(func() {
 		p.kill()
 		if t.Failed() {
 			f := filepath.Join(os.TempDir(), fmt.Sprintf("fangxin-e2e-%s-%s-%d.log", e.ns, p.name, cmd.Process.Pid))
-			_ = os.WriteFile(f, []byte(p.stderr.String()), 0o644)
-			t.Logf("stderr of %s (pid %d) in %s; last lines:\n%s", p.name, cmd.Process.Pid, f, p.stderr.Tail(15))
+			_ = os.WriteFile(f, []byte(p.Stderr.String()), 0o644)
+			t.Logf("stderr of %s (pid %d) in %s; last lines:\n%s", p.name, cmd.Process.Pid, f, p.Stderr.Tail(15))
 		}
 	})
-	select {
-	case addr := <-found:
-		p.URL = "http://" + addr
-	case <-p.exited:
-		t.Fatalf("fangxin %s exited before listening: %s", role, p.stderr.String())
-	case <-time.After(90 * time.Second):
-		t.Fatalf("fangxin %s did not print its URL within 90 s: %s", role, p.stderr.String())
+	if err := p.WaitURL(90 * time.Second); err != nil {
+		t.Fatalf("fangxin %s %v: %s", role, err, p.Stderr.String())
 	}
 	return p
 }
 
 func (p *proc) waitReady(within time.Duration) {
 	p.t.Helper()
-	deadline := time.Now().Add(within)
-	for time.Now().Before(deadline) {
-		resp, err := http.Get(p.URL + "/readyz")
-		if err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == 200 {
-				return
-			}
-		}
-		select {
-		case <-p.exited:
-			p.t.Fatalf("fangxin %s exited: %s", p.name, p.stderr.String())
-		case <-time.After(100 * time.Millisecond):
-		}
+	if err := p.WaitReady(within); err != nil {
+		p.t.Fatalf("fangxin %s %v: %s", p.name, err, p.Stderr.Tail(20))
 	}
-	p.t.Fatalf("fangxin %s not ready within %s: %s", p.name, within, p.stderr.Tail(20))
 }
 
 // kill sends SIGKILL: no shutdown code runs.
-func (p *proc) kill() {
-	if p.cmd.Process != nil {
-		_ = p.cmd.Process.Signal(syscall.SIGKILL)
-		<-p.exited
-	}
-}
+func (p *proc) kill() { p.Kill() }
 
 // stop sends SIGTERM and waits for a clean exit.
 func (p *proc) stop() {
 	p.t.Helper()
-	_ = p.cmd.Process.Signal(syscall.SIGTERM)
-	select {
-	case <-p.exited:
-	case <-time.After(45 * time.Second):
-		p.t.Fatalf("fangxin %s did not stop within 45 s after SIGTERM", p.name)
+	code, err := p.Terminate(45 * time.Second)
+	if err != nil {
+		p.t.Fatalf("fangxin %s %v", p.name, err)
 	}
-	if code := p.cmd.ProcessState.ExitCode(); code != 0 {
-		p.t.Fatalf("fangxin %s exited with %d after SIGTERM: %s", p.name, code, p.stderr.Tail(20))
+	if code != 0 {
+		p.t.Fatalf("fangxin %s exited with %d after SIGTERM: %s", p.name, code, p.Stderr.Tail(20))
 	}
 }
 
@@ -339,9 +291,9 @@ func (p *proc) dumpStacks() {
 			}
 		}
 	}
-	_ = p.cmd.Process.Signal(syscall.SIGQUIT)
+	_ = p.Cmd.Process.Signal(syscall.SIGQUIT)
 	select {
-	case <-p.exited:
+	case <-p.Exited:
 	case <-time.After(5 * time.Second):
 	}
 }

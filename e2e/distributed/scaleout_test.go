@@ -11,7 +11,7 @@ var assignedLine = regexp.MustCompile(`msg="Partitions assigned".* generation=(\
 
 // assigned returns the partitions of the process's latest group generation, as it logs them.
 func (p *proc) assigned() (generation string, partitions []string) {
-	for _, m := range assignedLine.FindAllStringSubmatch(p.stderr.String(), -1) {
+	for _, m := range assignedLine.FindAllStringSubmatch(p.Stderr.String(), -1) {
 		generation, partitions = m[1], strings.Fields(m[2])
 	}
 	return generation, partitions

@@ -27,42 +27,14 @@ func startEmbedded(t *testing.T, dir string) *proc {
 // startCmd starts a prepared command like launch does and waits until it is ready.
 func startCmd(t *testing.T, name string, cmd *exec.Cmd) *proc {
 	t.Helper()
-	stdout, err := cmd.StdoutPipe()
+	kp, err := kit.Start(cmd)
 	if err != nil {
 		t.Fatal(err)
 	}
-	p := &proc{t: t, name: name, cmd: cmd, stderr: &kit.SyncBuffer{}, exited: make(chan struct{})}
-	cmd.Stderr = p.stderr
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	found := make(chan string, 1)
-	go func() {
-		buf := make([]byte, 4096)
-		var acc []byte
-		for {
-			n, err := stdout.Read(buf)
-			acc = append(acc, buf[:n]...)
-			if m := urlLine.FindSubmatch(acc); m != nil {
-				select {
-				case found <- string(m[1]):
-				default:
-				}
-			}
-			if err != nil {
-				return
-			}
-		}
-	}()
-	go func() { _ = cmd.Wait(); close(p.exited) }()
+	p := &proc{Process: kp, t: t, name: name}
 	t.Cleanup(p.kill)
-	select {
-	case addr := <-found:
-		p.URL = "http://" + addr
-	case <-p.exited:
-		t.Fatalf("%s exited before listening: %s", name, p.stderr.String())
-	case <-time.After(60 * time.Second):
-		t.Fatalf("%s did not print its URL within 60 s", name)
+	if err := p.WaitURL(60 * time.Second); err != nil {
+		t.Fatalf("%s %v: %s", name, err, p.Stderr.String())
 	}
 	p.waitReady(60 * time.Second)
 	return p

@@ -144,8 +144,8 @@ func dropNamespace(t *testing.T, brokers, es, ns string) {
 
 // proc is one running fangxin process.
 type proc struct {
-	t      *testing.T
-	name   string
+	t    *testing.T
+	name string
 	*kit.Process
 }
 

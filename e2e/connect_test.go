@@ -2,7 +2,6 @@ package e2e
 
 import (
 	"bufio"
-	"bytes"
 	"encoding/json"
 	"fmt"
 	"net"
@@ -14,13 +13,13 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
 
 	"github.com/lizhou/fangxin/connectors"
 	"github.com/lizhou/fangxin/connectors/sample"
+	kit "github.com/lizhou/fangxin/e2e/e2ekit"
 )
 
 // connectorFile writes a connector file for the AMR register export (header on row 2, under a
@@ -47,58 +46,34 @@ sink:
 }
 
 // connectorProc is one `fangxin connect run` process.
-type connectorProc struct {
-	cmd    *exec.Cmd
-	stderr *logText
-	exited chan struct{}
-}
-
-// logText collects a process's stderr; safe to read while the process writes.
-type logText struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (l *logText) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.buf.Write(p)
-}
-
-func (l *logText) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.buf.String()
-}
+type connectorProc struct{ *kit.Process }
 
 func startConnector(t *testing.T, cfg, key string) *connectorProc {
 	t.Helper()
 	cmd := exec.Command(binPath, "connect", "run", cfg, "--log-level", "info")
 	cmd.Env = append(os.Environ(), "FANGXIN_KEY="+key)
-	p := &connectorProc{cmd: cmd, stderr: &logText{}, exited: make(chan struct{})}
-	cmd.Stderr = p.stderr
-	if err := cmd.Start(); err != nil {
+	p, err := kit.Start(cmd)
+	if err != nil {
 		t.Fatal(err)
 	}
-	go func() { _ = cmd.Wait(); close(p.exited) }()
-	t.Cleanup(func() { _ = cmd.Process.Signal(syscall.SIGKILL); <-p.exited })
-	return p
+	t.Cleanup(p.Kill)
+	return &connectorProc{p}
 }
 
 // wait waits for the run to end and returns its counts from the summary line.
 func (p *connectorProc) wait(t *testing.T) (read, sent, dead int) {
 	t.Helper()
 	select {
-	case <-p.exited:
+	case <-p.Exited:
 	case <-time.After(5 * time.Minute):
-		t.Fatalf("connector did not finish within 5 minutes: %s", p.stderr)
+		t.Fatalf("connector did not finish within 5 minutes: %s", p.Stderr)
 	}
-	if code := p.cmd.ProcessState.ExitCode(); code != 0 {
-		t.Fatalf("connector exited with %d: %s", code, p.stderr)
+	if code := p.Cmd.ProcessState.ExitCode(); code != 0 {
+		t.Fatalf("connector exited with %d: %s", code, p.Stderr)
 	}
-	m := regexp.MustCompile(`\(read (\d+), sent (\d+), dead-lettered (\d+), skipped \d+\)`).FindStringSubmatch(p.stderr.String())
+	m := regexp.MustCompile(`\(read (\d+), sent (\d+), dead-lettered (\d+), skipped \d+\)`).FindStringSubmatch(p.Stderr.String())
 	if m == nil {
-		t.Fatalf("no summary line: %s", p.stderr)
+		t.Fatalf("no summary line: %s", p.Stderr)
 	}
 	a, _ := strconv.Atoi(m[1])
 	b, _ := strconv.Atoi(m[2])
@@ -112,8 +87,8 @@ func registeredTotal(c client) int {
 		Total int `json:"total"`
 	}
 	q := url.Values{"type": {"merchant.registered"}, "bureau": {"amr"}, "limit": {"1"}}
-	if code := c.get("/v1/events?"+q.Encode(), &res); code != 200 {
-		c.t.Fatalf("GET /v1/events: %d", code)
+	if code := c.Get("/v1/events?"+q.Encode(), &res); code != 200 {
+		c.T.Fatalf("GET /v1/events: %d", code)
 	}
 	return res.Total
 }
@@ -154,7 +129,7 @@ func TestConnectorKilledMidFileSendsEveryRecordOnce(t *testing.T) {
 			// t=0: the office creates the AMR key and starts the hub.
 			key := fangxin(t, "keys", "create", "--data-dir", filepath.Join(dir, "hub"), "--bureau", "amr")
 			h := startHub(t, filepath.Join(dir, "hub"))
-			reader := client{t, h.URL, key}
+			reader := newClient(t, h.URL, key)
 
 			// The clerk exports the register; every 1,000th row has an impossible date.
 			tbl := sample.Registrations(rows)
@@ -183,16 +158,16 @@ func TestConnectorKilledMidFileSendsEveryRecordOnce(t *testing.T) {
 			deadline := time.Now().Add(3 * time.Minute)
 			for readCheckpoint(cpPath).Records < rows/3 {
 				if time.Now().After(deadline) {
-					t.Fatalf("no checkpoint past %d records within 3 minutes: %s", rows/3, run1.stderr)
+					t.Fatalf("no checkpoint past %d records within 3 minutes: %s", rows/3, run1.Stderr)
 				}
 				select {
-				case <-run1.exited:
-					t.Fatalf("run 1 ended before it was killed: %s", run1.stderr)
+				case <-run1.Exited:
+					t.Fatalf("run 1 ended before it was killed: %s", run1.Stderr)
 				case <-time.After(20 * time.Millisecond):
 				}
 			}
-			_ = run1.cmd.Process.Signal(syscall.SIGKILL)
-			<-run1.exited
+			_ = run1.Cmd.Process.Signal(syscall.SIGKILL)
+			<-run1.Exited
 			done := readCheckpoint(cpPath).Records
 			if done >= rows {
 				t.Fatalf("run 1 finished the file before the kill (%d records): make the file bigger", done)
@@ -202,8 +177,8 @@ func TestConnectorKilledMidFileSendsEveryRecordOnce(t *testing.T) {
 			// Run 2 resumes at the checkpoint and finishes the file.
 			run2 := startConnector(t, cfg, key)
 			read, _, _ := run2.wait(t)
-			if !strings.Contains(run2.stderr.String(), "resuming after checkpoint") || read >= rows || int64(read) > rows-done {
-				t.Fatalf("run 2 read %d records; want at most %d after the checkpoint: %s", read, rows-int(done), run2.stderr)
+			if !strings.Contains(run2.Stderr.String(), "resuming after checkpoint") || read >= rows || int64(read) > rows-done {
+				t.Fatalf("run 2 read %d records; want at most %d after the checkpoint: %s", read, rows-int(done), run2.Stderr)
 			}
 
 			// The hub holds every good row exactly once.
@@ -240,7 +215,7 @@ func TestConnectorKilledMidFileSendsEveryRecordOnce(t *testing.T) {
 			// Run 3 finds nothing left to send.
 			run3 := startConnector(t, cfg, key)
 			if read, sent, _ := run3.wait(t); read != 0 || sent != 0 {
-				t.Errorf("run 3 read %d and sent %d, want nothing: %s", read, sent, run3.stderr)
+				t.Errorf("run 3 read %d and sent %d, want nothing: %s", read, sent, run3.Stderr)
 			}
 			if got := registeredTotal(reader); got != good {
 				t.Errorf("after run 3 the hub holds %d registrations, want %d", got, good)
@@ -263,7 +238,7 @@ func TestConnectorHubRefusalsAreDeadLettered(t *testing.T) {
 	p := startConnector(t, cfg, key)
 	read, sent, dead := p.wait(t)
 	if read != 5 || sent != 0 || dead != 5 {
-		t.Fatalf("read %d sent %d dead %d, want 5 0 5: %s", read, sent, dead, p.stderr)
+		t.Fatalf("read %d sent %d dead %d, want 5 0 5: %s", read, sent, dead, p.Stderr)
 	}
 	b, err := os.ReadFile(filepath.Join(dir, "state", "wrong-key.deadletter.jsonl"))
 	if err != nil {
@@ -323,14 +298,14 @@ func TestConnectorWaitsForTheHub(t *testing.T) {
 	withAttempts(1000)
 	p := startConnector(t, cfg, key)
 	deadline := time.Now().Add(time.Minute)
-	for !strings.Contains(p.stderr.String(), "retrying") {
+	for !strings.Contains(p.Stderr.String(), "retrying") {
 		select {
-		case <-p.exited:
-			t.Fatalf("the connector ended instead of retrying: %s", p.stderr)
+		case <-p.Exited:
+			t.Fatalf("the connector ended instead of retrying: %s", p.Stderr)
 		case <-time.After(20 * time.Millisecond):
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("the connector did not retry: %s", p.stderr)
+			t.Fatalf("the connector did not retry: %s", p.Stderr)
 		}
 	}
 	// t=2: ... the hub comes up on the address, and every row arrives.
@@ -338,7 +313,7 @@ func TestConnectorWaitsForTheHub(t *testing.T) {
 	if read, sent, dead := p.wait(t); read != 300 || sent != 300 || dead != 0 {
 		t.Fatalf("read %d sent %d dead %d, want 300 300 0", read, sent, dead)
 	}
-	waitTotal(t, client{t, h.URL, key}, 300)
+	waitTotal(t, newClient(t, h.URL, key), 300)
 }
 
 // SIGTERM stops a run cleanly (exit 0, a note that it resumes), and the next run finishes the
@@ -358,19 +333,19 @@ func TestConnectorStopsOnSIGTERM(t *testing.T) {
 	deadline := time.Now().Add(2 * time.Minute)
 	for readCheckpoint(cpPath).Records == 0 {
 		if time.Now().After(deadline) {
-			t.Fatalf("no checkpoint within 2 minutes: %s", p.stderr)
+			t.Fatalf("no checkpoint within 2 minutes: %s", p.Stderr)
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
-	_ = p.cmd.Process.Signal(syscall.SIGTERM)
-	<-p.exited
-	if code := p.cmd.ProcessState.ExitCode(); code != 0 || !strings.Contains(p.stderr.String(), "resumes from the checkpoint") {
-		t.Fatalf("after SIGTERM: exit %d, %s", code, p.stderr)
+	_ = p.Cmd.Process.Signal(syscall.SIGTERM)
+	<-p.Exited
+	if code := p.Cmd.ProcessState.ExitCode(); code != 0 || !strings.Contains(p.Stderr.String(), "resumes from the checkpoint") {
+		t.Fatalf("after SIGTERM: exit %d, %s", code, p.Stderr)
 	}
 	if done := readCheckpoint(cpPath).Records; done >= rows {
 		t.Fatalf("the run finished (%d records) before SIGTERM arrived", done)
 	}
 	p2 := startConnector(t, cfg, key)
 	p2.wait(t)
-	waitTotal(t, client{t, h.URL, key}, rows)
+	waitTotal(t, newClient(t, h.URL, key), rows)
 }

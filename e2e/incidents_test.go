@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	kit "github.com/lizhou/fangxin/e2e/e2ekit"
 	"github.com/lizhou/fangxin/events"
 )
 
@@ -78,17 +79,17 @@ type incidentList struct {
 // waitIncidents polls GET /v1/incidents?query until ok accepts the list (generous deadline: the
 // machine is shared).
 func (c client) waitIncidents(query string, ok func([]incident) bool) []incident {
-	c.t.Helper()
+	c.T.Helper()
 	deadline := time.Now().Add(60 * time.Second)
 	var last incidentList
 	for time.Now().Before(deadline) {
 		last = incidentList{}
-		if code := c.get("/v1/incidents?"+query, &last); code == 200 && ok(last.Incidents) {
+		if code := c.Get("/v1/incidents?"+query, &last); code == 200 && ok(last.Incidents) {
 			return last.Incidents
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
-	c.t.Fatalf("GET /v1/incidents?%s never satisfied the test; last: %+v", query, last.Incidents)
+	c.T.Fatalf("GET /v1/incidents?%s never satisfied the test; last: %+v", query, last.Incidents)
 	return nil
 }
 
@@ -105,20 +106,20 @@ type stream struct {
 }
 
 func (c client) openStream(lastEventID string) *stream {
-	c.t.Helper()
+	c.T.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
-	c.t.Cleanup(cancel)
-	req, _ := http.NewRequestWithContext(ctx, "GET", c.url+"/v1/incidents/stream", nil)
-	req.Header.Set("Authorization", "Bearer "+c.key)
+	c.T.Cleanup(cancel)
+	req, _ := http.NewRequestWithContext(ctx, "GET", c.URL+"/v1/incidents/stream", nil)
+	req.Header.Set("Authorization", "Bearer "+c.Key)
 	if lastEventID != "" {
 		req.Header.Set("Last-Event-ID", lastEventID)
 	}
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
-		c.t.Fatal(err)
+		c.T.Fatal(err)
 	}
 	if resp.StatusCode != 200 || !strings.HasPrefix(resp.Header.Get("Content-Type"), "text/event-stream") {
-		c.t.Fatalf("stream: %d %s", resp.StatusCode, resp.Header.Get("Content-Type"))
+		c.T.Fatalf("stream: %d %s", resp.StatusCode, resp.Header.Get("Content-Type"))
 	}
 	s := &stream{}
 	go func() {
@@ -175,7 +176,7 @@ func event(typ, bureau, id, subject string, at time.Time, data any) events.Event
 
 func mustPush(t *testing.T, c client, evs ...events.Event) {
 	t.Helper()
-	if code, b := c.pushBatch(evs); code != 202 {
+	if code, b := c.PushBatch(evs); code != 202 {
 		t.Fatalf("push %d events: %d %s", len(evs), code, b)
 	}
 }
@@ -186,14 +187,14 @@ func TestPrepaidCardGymRaisesOneRoutedIncident(t *testing.T) {
 	for _, b := range []string{"amr", "hotline-12315", "hotline-12345", "culture"} {
 		keys[b] = fangxin(t, "keys", "create", "--data-dir", dir, "--bureau", b)
 	}
-	t0 := time.Date(2026, 11, 2, 9, 0, 0, 0, shanghai) // a Monday morning
+	t0 := time.Date(2026, 11, 2, 9, 0, 0, 0, kit.Shanghai) // a Monday morning
 	clock := newClock(t, t0.Add(-time.Hour))
 	h := startHub(t, dir)
-	amr := client{t, h.URL, keys["amr"]}
+	amr := newClient(t, h.URL, keys["amr"])
 	live := amr.openStream("")
 
 	// t0-1d: AMR registers the gym (健身休闲活动 R8930, 嘉陵街道).
-	gym := uscc(501)
+	gym := kit.USCC(501)
 	mustPush(t, amr, event(events.TypeMerchantRegistered, "amr", "reg-gym", gym, t0.Add(-24*time.Hour), events.MerchantRegistered{
 		Name: "利州区动感健身会所", Township: "嘉陵街道", Industry: "R8930", Address: "嘉陵路88号", RegisteredAt: t0.Add(-24 * time.Hour)}))
 
@@ -219,7 +220,7 @@ func TestPrepaidCardGymRaisesOneRoutedIncident(t *testing.T) {
 					batch = append(batch, ev)
 				}
 			}
-			c := client{t, h.URL, keys[line]}
+			c := newClient(t, h.URL, keys[line])
 			mustPush(t, c, batch...)
 			mustPush(t, c, batch...)
 		}
@@ -242,13 +243,13 @@ func TestPrepaidCardGymRaisesOneRoutedIncident(t *testing.T) {
 		t.Errorf("detected at %s, want %s", inc.DetectedAt, want)
 	}
 	var one incident
-	if code := amr.get("/v1/incidents/"+inc.IncidentID, &one); code != 200 || one.Count != 40 {
+	if code := amr.Get("/v1/incidents/"+inc.IncidentID, &one); code != 200 || one.Count != 40 {
 		t.Errorf("GET /v1/incidents/{id}: %d %+v", code, one)
 	}
-	if code := amr.get("/v1/incidents?rule=merchant-complaint-burst&level=III&bureau=commerce&township=嘉陵街道", &incidentList{}); code != 200 {
+	if code := amr.Get("/v1/incidents?rule=merchant-complaint-burst&level=III&bureau=commerce&township=嘉陵街道", &incidentList{}); code != 200 {
 		t.Errorf("filtered list: %d", code)
 	}
-	if code := amr.get("/v1/incidents?level=V", nil); code != 400 {
+	if code := amr.Get("/v1/incidents?level=V", nil); code != 400 {
 		t.Errorf("level=V: %d, want 400", code)
 	}
 
@@ -277,7 +278,7 @@ func TestPrepaidCardGymRaisesOneRoutedIncident(t *testing.T) {
 	// t0+3h: the office silences the gym's alerts while a task force handles it: the incident is
 	// still shown, flagged, and no longer routed. Culture may not lift AMR's silence; AMR may.
 	body, _ := json.Marshal(map[string]any{"matchers": map[string]string{"merchant": gym}, "reason": "已成立工作专班处置", "duration": "6h"})
-	code, b := amr.do("POST", "/v1/silences", "application/json", body)
+	code, b := amr.Do("POST", "/v1/silences", "application/json", body)
 	if code != 201 {
 		t.Fatalf("POST /v1/silences: %d %s", code, b)
 	}
@@ -288,14 +289,14 @@ func TestPrepaidCardGymRaisesOneRoutedIncident(t *testing.T) {
 	_ = json.Unmarshal(b, &sil)
 	amr.waitIncidents("", func(l []incident) bool { return l[0].SilencedBy == sil.SilenceID && !l[0].Routed })
 	bad, _ := json.Marshal(map[string]any{"matchers": map[string]string{}, "reason": "", "duration": "6h"})
-	if code, b := amr.do("POST", "/v1/silences", "application/json", bad); code != 422 || !strings.Contains(string(b), "matchers") {
+	if code, b := amr.Do("POST", "/v1/silences", "application/json", bad); code != 422 || !strings.Contains(string(b), "matchers") {
 		t.Errorf("silence without matchers: %d %s", code, b)
 	}
-	culture := client{t, h.URL, keys["culture"]}
-	if code, _ := culture.do("DELETE", "/v1/silences/"+sil.SilenceID, "", nil); code != 403 {
+	culture := newClient(t, h.URL, keys["culture"])
+	if code, _ := culture.Do("DELETE", "/v1/silences/"+sil.SilenceID, "", nil); code != 403 {
 		t.Errorf("culture deleting AMR's silence: %d, want 403", code)
 	}
-	if code, b := amr.do("DELETE", "/v1/silences/"+sil.SilenceID, "", nil); code != 200 {
+	if code, b := amr.Do("DELETE", "/v1/silences/"+sil.SilenceID, "", nil); code != 200 {
 		t.Errorf("DELETE silence: %d %s", code, b)
 	}
 	amr.waitIncidents("", func(l []incident) bool { return l[0].SilencedBy == "" && l[0].Routed })
@@ -305,7 +306,7 @@ func TestPrepaidCardGymRaisesOneRoutedIncident(t *testing.T) {
 	h.stop()
 	fangxin(t, "rebuild", "--data-dir", dir)
 	h = startHub(t, dir)
-	amr = client{t, h.URL, keys["amr"]}
+	amr = newClient(t, h.URL, keys["amr"])
 	h.caughtUp()
 	// t0+30h: a day without complaints: resolved (quiet period 24 h after the last one).
 	clock.set(t, t0.Add(30*time.Hour))
@@ -315,7 +316,7 @@ func TestPrepaidCardGymRaisesOneRoutedIncident(t *testing.T) {
 		t.Errorf("resolved %+v", got[0])
 	}
 	var list incidentList
-	amr.get("/v1/incidents", &list)
+	amr.Get("/v1/incidents", &list)
 	if len(list.Incidents) != 1 {
 		t.Errorf("%d incidents after the restart, want 1", len(list.Incidents))
 	}
@@ -325,13 +326,13 @@ func TestOverdueComplaintAlertsOnTheRightWorkingDay(t *testing.T) {
 	dir := t.TempDir()
 	amrKey := fangxin(t, "keys", "create", "--data-dir", dir, "--bureau", "amr")
 	lineKey := fangxin(t, "keys", "create", "--data-dir", dir, "--bureau", "hotline-12345")
-	day := func(m time.Month, d, h int) time.Time { return time.Date(2026, m, d, h, 0, 0, 0, shanghai) }
+	day := func(m time.Month, d, h int) time.Time { return time.Date(2026, m, d, h, 0, 0, 0, kit.Shanghai) }
 	clock := newClock(t, day(9, 28, 10))
 	// Nothing else happens on the hub for ten days: the clock must run that far ahead of the
 	// last event.
 	h := startHub(t, dir, "--rules", rulesWithClockLead(t, "720h"))
-	amr, line := client{t, h.URL, amrKey}, client{t, h.URL, lineKey}
-	shop := uscc(502)
+	amr, line := newClient(t, h.URL, amrKey), newClient(t, h.URL, lineKey)
+	shop := kit.USCC(502)
 
 	// 28 September (Monday): three 12345 cases are transferred to the commerce bureau with
 	// different time limits.
@@ -392,11 +393,11 @@ func TestCreditListingTriggersCertificationReview(t *testing.T) {
 	dir := t.TempDir()
 	amrKey := fangxin(t, "keys", "create", "--data-dir", dir, "--bureau", "amr")
 	tourismKey := fangxin(t, "keys", "create", "--data-dir", dir, "--bureau", "tourism")
-	t0 := time.Date(2026, 5, 11, 10, 0, 0, 0, shanghai)
+	t0 := time.Date(2026, 5, 11, 10, 0, 0, 0, kit.Shanghai)
 	clock := newClock(t, t0)
 	h := startHub(t, dir)
-	amr, tourism := client{t, h.URL, amrKey}, client{t, h.URL, tourismKey}
-	farm := uscc(503)
+	amr, tourism := newClient(t, h.URL, amrKey), newClient(t, h.URL, tourismKey)
+	farm := kit.USCC(503)
 
 	// The farmhouse registered years ago and holds a four-star rating from the tourism bureau.
 	mustPush(t, amr, event(events.TypeMerchantRegistered, "amr", "reg-farm", farm, t0.AddDate(-3, 0, 0), events.MerchantRegistered{

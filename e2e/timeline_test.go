@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/lizhou/fangxin/demo"
+	kit "github.com/lizhou/fangxin/e2e/e2ekit"
 	"github.com/lizhou/fangxin/events"
 )
 
@@ -50,64 +51,28 @@ func (h *hub) caughtUp() {
 	h.t.Fatalf("the hub did not become quiet within 120 s (lag per consumer group: %s)", last)
 }
 
-type profile struct {
-	USCC           string         `json:"uscc"`
-	Name           string         `json:"name"`
-	EventCount     int            `json:"event_count"`
-	CountsByType   map[string]int `json:"counts_by_type"`
-	CountsByBureau map[string]int `json:"counts_by_bureau"`
-	OpenComplaints []any          `json:"open_complaints"`
-}
-
-type historyPage struct {
-	Events     []events.Event `json:"events"`
-	NextCursor string         `json:"next_cursor"`
-}
-
-// fullHistory walks every page of a merchant's history.
-func (c client) fullHistory(uscc string) []events.Event {
-	c.t.Helper()
-	var all []events.Event
-	cursor := ""
-	for {
-		var page historyPage
-		path := "/v1/merchants/" + uscc + "/history?limit=37"
-		if cursor != "" {
-			path += "&cursor=" + url.QueryEscape(cursor)
-		}
-		if code := c.get(path, &page); code != 200 {
-			c.t.Fatalf("GET %s: %d", path, code)
-		}
-		all = append(all, page.Events...)
-		if page.NextCursor == "" {
-			return all
-		}
-		cursor = page.NextCursor
-	}
-}
-
 func TestBureausPushAndTheJointMeetingReads(t *testing.T) {
 	dir := t.TempDir()
 	// t=0: the office creates keys for two bureaus, then starts the hub.
 	amrKey := fangxin(t, "keys", "create", "--data-dir", dir, "--bureau", "amr")
 	hotlineKey := fangxin(t, "keys", "create", "--data-dir", dir, "--bureau", "hotline-12315")
 	h := startHub(t, dir)
-	amr := client{t, h.URL, amrKey}
-	hotline := client{t, h.URL, hotlineKey}
+	amr := newClient(t, h.URL, amrKey)
+	hotline := newClient(t, h.URL, hotlineKey)
 
-	shop := uscc(1)
-	t0 := time.Date(2026, 3, 1, 9, 0, 0, 0, shanghai)
+	shop := kit.USCC(1)
+	t0 := time.Date(2026, 3, 1, 9, 0, 0, 0, kit.Shanghai)
 	// t=1: AMR registers 老张火锅店 (structured mode).
-	body, _ := json.Marshal(registration(shop, "利州区嘉陵街道老张火锅店", t0))
-	if code, b := amr.do("POST", "/v1/events", "application/cloudevents+json", body); code != 202 {
+	body, _ := json.Marshal(kit.Registration(shop, "利州区嘉陵街道老张火锅店", t0))
+	if code, b := amr.Do("POST", "/v1/events", "application/cloudevents+json", body); code != 202 {
 		t.Fatalf("register: %d %s", code, b)
 	}
 	// t=2: the 12315 hotline sends three complaints in one batch.
 	var batch []events.Event
 	for i := 0; i < 3; i++ {
-		batch = append(batch, complaint("hotline-12315", fmt.Sprintf("c-%d", i), shop, t0.Add(time.Duration(i+1)*time.Hour), "办理预付卡后火锅店停业，要求退费"))
+		batch = append(batch, kit.Complaint("hotline-12315", fmt.Sprintf("c-%d", i), shop, t0.Add(time.Duration(i+1)*time.Hour), "办理预付卡后火锅店停业，要求退费"))
 	}
-	if code, b := hotline.pushBatch(batch); code != 202 {
+	if code, b := hotline.PushBatch(batch); code != 202 {
 		t.Fatalf("complaints: %d %s", code, b)
 	}
 	// t=3: binary mode, one more complaint.
@@ -126,19 +91,19 @@ func TestBureausPushAndTheJointMeetingReads(t *testing.T) {
 	h.caughtUp()
 
 	// t=4: the joint meeting reads the merchant across both bureaus.
-	var p profile
-	if code := amr.get("/v1/merchants/"+shop, &p); code != 200 {
+	var p kit.Profile
+	if code := amr.Get("/v1/merchants/"+shop, &p); code != 200 {
 		t.Fatalf("profile: %d", code)
 	}
 	if p.EventCount != 5 || p.CountsByBureau["hotline-12315"] != 4 || p.CountsByBureau["amr"] != 1 || len(p.OpenComplaints) != 4 {
 		t.Fatalf("profile = %+v", p)
 	}
-	hist := amr.fullHistory(shop)
+	hist := amr.FullHistory(shop)
 	if len(hist) != 5 || hist[0].ID != "c-bin" || hist[1].ID != "c-2" || hist[len(hist)-1].Type != events.TypeMerchantRegistered {
 		t.Fatalf("history newest first: got %d events, first %s", len(hist), hist[0].ID)
 	}
-	var filtered historyPage
-	amr.get("/v1/merchants/"+shop+"/history?type=merchant.registered", &filtered)
+	var filtered kit.HistoryPage
+	amr.Get("/v1/merchants/"+shop+"/history?type=merchant.registered", &filtered)
 	if len(filtered.Events) != 1 {
 		t.Fatalf("type filter: %d events", len(filtered.Events))
 	}
@@ -148,11 +113,11 @@ func TestBureausPushAndTheJointMeetingReads(t *testing.T) {
 			USCC string `json:"uscc"`
 		} `json:"merchants"`
 	}
-	amr.get("/v1/merchants?q="+url.QueryEscape("火锅"), &hits)
+	amr.Get("/v1/merchants?q="+url.QueryEscape("火锅"), &hits)
 	if hits.Total != 1 || hits.Merchants[0].USCC != shop {
 		t.Fatalf("search 火锅: %+v", hits)
 	}
-	amr.get("/v1/merchants?q="+url.QueryEscape("火车"), &hits)
+	amr.Get("/v1/merchants?q="+url.QueryEscape("火车"), &hits)
 	if hits.Total != 0 {
 		t.Fatalf("search 火车 must not match 火锅店: %+v", hits)
 	}
@@ -174,18 +139,18 @@ func TestBureausPushAndTheJointMeetingReads(t *testing.T) {
 		{"huge body", amrKey, "application/cloudevents+json", `{"data":"` + huge + `"}`, 413, "body"},
 	}
 	for _, tc := range bad {
-		c := client{t, h.URL, tc.key}
-		code, b := c.do("POST", "/v1/events", tc.contentType, []byte(tc.body))
+		c := newClient(t, h.URL, tc.key)
+		code, b := c.Do("POST", "/v1/events", tc.contentType, []byte(tc.body))
 		if code != tc.code || !strings.Contains(string(b), `"field":"`+tc.field) {
 			t.Errorf("%s: got %d %s, want %d naming %s", tc.name, code, b, tc.code, tc.field)
 		}
 	}
 	// t=6: the same complaints again: acknowledged, never a second event.
-	if code, b := hotline.pushBatch(batch); code != 202 {
+	if code, b := hotline.PushBatch(batch); code != 202 {
 		t.Fatalf("resend: %d %s", code, b)
 	}
 	h.caughtUp()
-	amr.get("/v1/merchants/"+shop, &p)
+	amr.Get("/v1/merchants/"+shop, &p)
 	if p.EventCount != 5 {
 		t.Fatalf("after bad input and a resend the merchant has %d events, want 5", p.EventCount)
 	}
@@ -205,7 +170,7 @@ func TestKillNineLosesNoAcknowledgedEvent(t *testing.T) {
 		wg.Add(1)
 		go func(w int) {
 			defer wg.Done()
-			c := client{t, h.URL, key}
+			c := newClient(t, h.URL, key)
 			for n := 0; ; n++ {
 				select {
 				case <-stop:
@@ -215,10 +180,10 @@ func TestKillNineLosesNoAcknowledgedEvent(t *testing.T) {
 				var batch []events.Event
 				for i := 0; i < 25; i++ {
 					id := fmt.Sprintf("w%d-b%d-%d", w, n, i)
-					m := uscc(100 + (n*25+i)%20)
-					batch = append(batch, complaint("hotline-12315", id, m, time.Date(2026, 5, 1, 8, 0, 0, 0, shanghai).Add(time.Duration(n*25+i)*time.Second), "预付卡退费纠纷"))
+					m := kit.USCC(100 + (n*25+i)%20)
+					batch = append(batch, kit.Complaint("hotline-12315", id, m, time.Date(2026, 5, 1, 8, 0, 0, 0, kit.Shanghai).Add(time.Duration(n*25+i)*time.Second), "预付卡退费纠纷"))
 				}
-				code, _ := c.pushBatch(batch)
+				code, _ := c.PushBatch(batch)
 				if code == 0 { // the hub is gone
 					return
 				}
@@ -244,13 +209,13 @@ func TestKillNineLosesNoAcknowledgedEvent(t *testing.T) {
 	// t=3: restart on the same data; the projector catches up.
 	h2 := startHub(t, dir)
 	h2.caughtUp()
-	c := client{t, h2.URL, key}
+	c := newClient(t, h2.URL, key)
 	seen := map[string]int{}
 	for i := 0; i < 20; i++ {
-		m := uscc(100 + i)
-		hist := c.fullHistory(m)
-		var p profile
-		c.get("/v1/merchants/"+m, &p)
+		m := kit.USCC(100 + i)
+		hist := c.FullHistory(m)
+		var p kit.Profile
+		c.Get("/v1/merchants/"+m, &p)
 		if p.EventCount != len(hist) {
 			t.Errorf("%s: profile counts %d events, history has %d", m, p.EventCount, len(hist))
 		}
@@ -276,14 +241,14 @@ func (c client) snapshot(usccs []string) map[string]any {
 	out := map[string]any{}
 	for _, m := range usccs {
 		var p map[string]any
-		c.get("/v1/merchants/"+m, &p)
+		c.Get("/v1/merchants/"+m, &p)
 		out[m+"/profile"] = p
-		out[m+"/history"] = c.fullHistory(m)
+		out[m+"/history"] = c.FullHistory(m)
 	}
 	var res any
-	c.get("/v1/merchants?q="+url.QueryEscape("火锅")+"&limit=500", &res)
+	c.Get("/v1/merchants?q="+url.QueryEscape("火锅")+"&limit=500", &res)
 	out["search"] = res
-	c.get("/v1/events?q="+url.QueryEscape("预付卡")+"&limit=500", &res)
+	c.Get("/v1/events?q="+url.QueryEscape("预付卡")+"&limit=500", &res)
 	out["events"] = res
 	return out
 }
@@ -307,7 +272,7 @@ func TestRebuildEqualsLiveViews(t *testing.T) {
 		for end < len(ds.Events) && end-start < 100 && ds.Events[end].Bureau() == b {
 			end++
 		}
-		if code, body := (client{t, h.URL, keys[b]}).pushBatch(ds.Events[start:end]); code != 202 {
+		if code, body := (newClient(t, h.URL, keys[b])).PushBatch(ds.Events[start:end]); code != 202 {
 			t.Fatalf("push: %d %s", code, body)
 		}
 		start = end
@@ -317,7 +282,7 @@ func TestRebuildEqualsLiveViews(t *testing.T) {
 	for _, m := range ds.Merchants {
 		usccs = append(usccs, m.USCC)
 	}
-	reader := client{t, h.URL, keys["amr"]}
+	reader := newClient(t, h.URL, keys["amr"])
 	live := reader.snapshot(usccs)
 	h.stop()
 
@@ -325,7 +290,7 @@ func TestRebuildEqualsLiveViews(t *testing.T) {
 	t.Log(out)
 	h2 := startHub(t, dir)
 	h2.caughtUp()
-	rebuilt := client{t, h2.URL, keys["amr"]}.snapshot(usccs)
+	rebuilt := newClient(t, h2.URL, keys["amr"]).snapshot(usccs)
 	if !reflect.DeepEqual(live, rebuilt) {
 		for k := range live {
 			if !reflect.DeepEqual(live[k], rebuilt[k]) {

@@ -19,6 +19,7 @@ import (
 
 	"github.com/segmentio/kafka-go"
 
+	kit "github.com/lizhou/fangxin/e2e/e2ekit"
 	"github.com/lizhou/fangxin/events"
 )
 
@@ -105,8 +106,8 @@ func webhookLatency(b *testing.B, mode string, hubArgs ...string) {
 		lat := make([]time.Duration, trials)
 		for i := range trials {
 			next++
-			merchant := uscc(next)
-			now := time.Now().In(shanghai)
+			merchant := kit.USCC(next)
+			now := time.Now().In(kit.Shanghai)
 			var evs []events.Event
 			for j := range 10 {
 				id := fmt.Sprintf("bench-%s-%d-%d", name, next, j)
@@ -157,14 +158,14 @@ func webhookLatency(b *testing.B, mode string, hubArgs ...string) {
 			n := w * 1_000_000
 			for !stop.Load() {
 				var evs []events.Event
-				now := time.Now().In(shanghai)
+				now := time.Now().In(kit.Shanghai)
 				for range 20 {
 					n++
 					id := fmt.Sprintf("load-%d", n)
 					data, _ := json.Marshal(map[string]any{"complaint_id": id, "channel": "12345", "category": "餐饮",
 						"summary": "菜品分量不足", "received_at": now.Format(time.RFC3339)})
 					evs = append(evs, events.Event{SpecVersion: "1.0", ID: id, Source: events.SourceOf("hotline-12345"),
-						Type: events.TypeComplaintReceived, Subject: uscc(100000 + n%5000), Time: now, DataContentType: "application/json", Data: data})
+						Type: events.TypeComplaintReceived, Subject: kit.USCC(100000 + n%5000), Time: now, DataContentType: "application/json", Data: data})
 				}
 				if code, _ := pushEvents(h.URL, loadKey, evs); code == 202 {
 					sent.Add(int64(len(evs)))

@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	kit "github.com/lizhou/fangxin/e2e/e2ekit"
 	"github.com/lizhou/fangxin/events"
 )
 
@@ -16,7 +17,7 @@ var webhookFlags = []string{"--webhook-allow-cidr", "127.0.0.1/32", "--webhook-b
 	"--webhook-max-backoff", "200ms", "--webhook-poll", "50ms", "--webhook-attempt-timeout", "3s"}
 
 func warning(bureau, id, title string) events.Event {
-	at := time.Now().In(shanghai).Truncate(time.Second)
+	at := time.Now().In(kit.Shanghai).Truncate(time.Second)
 	data, _ := json.Marshal(map[string]any{"title": title, "body": "提醒消费者谨慎办理大额预付卡，保留合同和付款凭证。",
 		"issued_at": at.Format(time.RFC3339), "industry": "R8930", "township": "嘉陵街道"})
 	return events.Event{SpecVersion: "1.0", ID: id, Source: events.SourceOf(bureau), Type: events.TypeWarningIssued,
@@ -39,40 +40,40 @@ type deliveryAnswer struct {
 }
 
 func (c client) subscribe(url string, filter map[string]any) subscriptionAnswer {
-	c.t.Helper()
+	c.T.Helper()
 	body, _ := json.Marshal(map[string]any{"url": url, "description": "测试接收端", "filter": filter})
-	code, resp := c.do("POST", "/v1/subscriptions", "application/json", body)
+	code, resp := c.Do("POST", "/v1/subscriptions", "application/json", body)
 	if code != 201 {
-		c.t.Fatalf("POST /v1/subscriptions = %d %s", code, resp)
+		c.T.Fatalf("POST /v1/subscriptions = %d %s", code, resp)
 	}
 	var s subscriptionAnswer
 	if err := json.Unmarshal(resp, &s); err != nil || !strings.HasPrefix(s.Secret, "whsec_") {
-		c.t.Fatalf("subscription answer without a whsec_ secret: %s", resp)
+		c.T.Fatalf("subscription answer without a whsec_ secret: %s", resp)
 	}
 	return s
 }
 
 func (c client) push(ev events.Event) {
-	c.t.Helper()
-	if code, body := c.pushBatch([]events.Event{ev}); code != 202 && code != 207 {
-		c.t.Fatalf("push %s = %d %s", ev.ID, code, body)
+	c.T.Helper()
+	if code, body := c.PushBatch([]events.Event{ev}); code != 202 && code != 207 {
+		c.T.Fatalf("push %s = %d %s", ev.ID, code, body)
 	}
 }
 
 func (c client) delivery(sub, id string) deliveryAnswer {
-	c.t.Helper()
+	c.T.Helper()
 	var page struct {
 		Deliveries []deliveryAnswer `json:"deliveries"`
 	}
-	if code := c.get("/v1/deliveries?subscription="+sub, &page); code != 200 {
-		c.t.Fatalf("GET /v1/deliveries = %d", code)
+	if code := c.Get("/v1/deliveries?subscription="+sub, &page); code != 200 {
+		c.T.Fatalf("GET /v1/deliveries = %d", code)
 	}
 	for _, d := range page.Deliveries {
 		if d.ID == id {
 			return d
 		}
 	}
-	c.t.Fatalf("delivery %s not in the log of %s", id, sub)
+	c.T.Fatalf("delivery %s not in the log of %s", id, sub)
 	return deliveryAnswer{}
 }
 
@@ -93,31 +94,31 @@ func TestWebhookTimeline(t *testing.T) {
 	amrKey := fangxin(t, "keys", "create", "--data-dir", dir, "--bureau", "amr")
 	healthKey := fangxin(t, "keys", "create", "--data-dir", dir, "--bureau", "health")
 	h := startHub(t, dir, webhookFlags...)
-	amr := client{t: t, url: h.URL, key: amrKey}
-	health := client{t: t, url: h.URL, key: healthKey}
+	amr := newClient(t, h.URL, amrKey)
+	health := newClient(t, h.URL, healthKey)
 	rc := newReceiver(t)
 
 	// t=0: destinations that are not public and not allow-listed are refused, naming the rule.
 	for _, url := range []string{"http://127.0.0.2:9/hook", "http://10.1.2.3/hook", "http://169.254.169.254/latest", "http://[::1]:8080/x"} {
 		body, _ := json.Marshal(map[string]any{"url": url})
-		code, resp := amr.do("POST", "/v1/subscriptions", "application/json", body)
+		code, resp := amr.Do("POST", "/v1/subscriptions", "application/json", body)
 		if code != 422 || !strings.Contains(string(resp), `"rule":"public-destination"`) || !strings.Contains(string(resp), `"field":"url"`) {
 			t.Fatalf("subscribing %s = %d %s, want 422 naming url and public-destination", url, code, resp)
 		}
 	}
 	body, _ := json.Marshal(map[string]any{"url": rc.URL, "filter": map[string]any{"levels": []string{"V"}, "types": []string{"complaint.received"}}})
-	if code, resp := amr.do("POST", "/v1/subscriptions", "application/json", body); code != 422 ||
+	if code, resp := amr.Do("POST", "/v1/subscriptions", "application/json", body); code != 422 ||
 		!strings.Contains(string(resp), `"field":"filter/levels/0"`) || !strings.Contains(string(resp), `"field":"filter/types/0"`) {
 		t.Fatalf("bad filter = %d %s, want 422 naming both fields", code, resp)
 	}
 
 	// t=1: amr subscribes to warnings; the secret is shown once and never listed.
 	sub := amr.subscribe(rc.URL, map[string]any{"types": []string{"warning.issued"}, "townships": []string{"嘉陵街道"}})
-	code, list := amr.do("GET", "/v1/subscriptions", "", nil)
+	code, list := amr.Do("GET", "/v1/subscriptions", "", nil)
 	if code != 200 || !strings.Contains(string(list), sub.ID) || strings.Contains(string(list), "whsec_") {
 		t.Fatalf("GET /v1/subscriptions = %d %s: want the subscription without its secret", code, list)
 	}
-	if code, _ := health.do("GET", "/v1/subscriptions/"+sub.ID, "", nil); code != 404 {
+	if code, _ := health.Do("GET", "/v1/subscriptions/"+sub.ID, "", nil); code != 404 {
 		t.Fatalf("another bureau reads amr's subscription: %d, want 404", code)
 	}
 
@@ -154,18 +155,18 @@ func TestWebhookTimeline(t *testing.T) {
 	}
 
 	// t=4: by hand, the first is delivered again, with the same webhook-id.
-	if code, resp := amr.do("POST", "/v1/deliveries/"+first.ID+"/redeliver", "", nil); code != 202 {
+	if code, resp := amr.Do("POST", "/v1/deliveries/"+first.ID+"/redeliver", "", nil); code != 202 {
 		t.Fatalf("redeliver = %d %s", code, resp)
 	}
 	if again := rc.next(60 * time.Second); again.ID != first.ID || verify(sub.Secret, again) != nil {
 		t.Fatalf("manual redelivery: got %s", again.ID)
 	}
-	if code, _ := health.do("POST", "/v1/deliveries/"+first.ID+"/redeliver", "", nil); code != 404 {
+	if code, _ := health.Do("POST", "/v1/deliveries/"+first.ID+"/redeliver", "", nil); code != 404 {
 		t.Fatalf("another bureau redelivers amr's webhook: %d, want 404", code)
 	}
 
 	// t=5: the secret is rotated: both secrets verify while the old one's grace lasts.
-	code, rot := amr.do("POST", "/v1/subscriptions/"+sub.ID+"/rotate-secret", "", nil)
+	code, rot := amr.Do("POST", "/v1/subscriptions/"+sub.ID+"/rotate-secret", "", nil)
 	var rotated subscriptionAnswer
 	if code != 200 || json.Unmarshal(rot, &rotated) != nil || rotated.Secret == sub.Secret || !strings.HasPrefix(rotated.Secret, "whsec_") {
 		t.Fatalf("rotate = %d %s", code, rot)
@@ -185,7 +186,7 @@ func TestWebhookTimeline(t *testing.T) {
 	goneReq := gone.next(60 * time.Second)
 	eventually(t, "410 disables the subscription", func() bool {
 		var s subscriptionAnswer
-		return health.get("/v1/subscriptions/"+hs.ID, &s) == 200 && s.Disabled
+		return health.Get("/v1/subscriptions/"+hs.ID, &s) == 200 && s.Disabled
 	})
 	eventually(t, "the 410 attempt is recorded", func() bool { return health.delivery(hs.ID, goneReq.ID).State != "pending" })
 	if d := health.delivery(hs.ID, goneReq.ID); d.State != "failed" || len(d.Attempts) != 1 || d.Attempts[0].Status != 410 {
@@ -200,7 +201,7 @@ func TestWebhookTimeline(t *testing.T) {
 	h.kill()
 	rc.release()
 	h = startHub(t, dir, webhookFlags...)
-	amr.url = h.URL
+	amr.URL = h.URL
 	after := rc.next(60 * time.Second)
 	if after.ID != held.ID || verify(rotated.Secret, after) != nil {
 		t.Fatalf("after the restart got %s, want the held delivery %s again", after.ID, held.ID)
@@ -214,10 +215,10 @@ func TestWebhookTimeline(t *testing.T) {
 	}
 
 	// t=8: deleting the subscription stops deliveries; a second delete is 404.
-	if code, _ := amr.do("DELETE", "/v1/subscriptions/"+sub.ID, "", nil); code != 204 {
+	if code, _ := amr.Do("DELETE", "/v1/subscriptions/"+sub.ID, "", nil); code != 204 {
 		t.Fatalf("DELETE = %d", code)
 	}
-	if code, _ := amr.do("DELETE", "/v1/subscriptions/"+sub.ID, "", nil); code != 404 {
+	if code, _ := amr.Do("DELETE", "/v1/subscriptions/"+sub.ID, "", nil); code != 404 {
 		t.Fatalf("second DELETE = %d, want 404", code)
 	}
 }
@@ -232,19 +233,19 @@ func TestIncidentWebhookRoutedToTheLead(t *testing.T) {
 	for _, b := range []string{"amr", "hotline-12315", "health"} {
 		keys[b] = fangxin(t, "keys", "create", "--data-dir", dir, "--bureau", b)
 	}
-	t0 := time.Date(2026, 11, 2, 9, 0, 0, 0, shanghai)
+	t0 := time.Date(2026, 11, 2, 9, 0, 0, 0, kit.Shanghai)
 	clock := newClock(t, t0.Add(-time.Hour))
 	h := startHub(t, dir, webhookFlags...)
-	amr, health := client{t, h.URL, keys["amr"]}, client{t, h.URL, keys["health"]}
+	amr, health := newClient(t, h.URL, keys["amr"]), newClient(t, h.URL, keys["health"])
 	lead, serious, other := newReceiver(t), newReceiver(t), newReceiver(t)
 	sub := amr.subscribe(lead.URL, map[string]any{"routed_to_me": true})
 	amr.subscribe(serious.URL, map[string]any{"routed_to_me": true, "levels": []string{"III", "II", "I"}})
 	health.subscribe(other.URL, map[string]any{"routed_to_me": true})
 
-	gym := uscc(502)
+	gym := kit.USCC(502)
 	mustPush(t, amr, event(events.TypeMerchantRegistered, "amr", "reg-gym", gym, t0.Add(-24*time.Hour), events.MerchantRegistered{
 		Name: "利州区力健健身房", Township: "嘉陵街道", Industry: "R8930", Address: "嘉陵路9号", RegisteredAt: t0.Add(-24 * time.Hour)}))
-	hotline := client{t, h.URL, keys["hotline-12315"]}
+	hotline := newClient(t, h.URL, keys["hotline-12315"])
 	for b := 0; b < 40; b += 10 {
 		var batch []events.Event
 		for i := b; i < b+10; i++ {
@@ -269,8 +270,8 @@ func TestIncidentWebhookRoutedToTheLead(t *testing.T) {
 		select {
 		case r = <-lead.arrived:
 		case <-time.After(120 * time.Second):
-			_, incs := amr.do("GET", "/v1/incidents", "", nil)
-			_, dls := amr.do("GET", "/v1/deliveries?subscription="+sub.ID, "", nil)
+			_, incs := amr.Do("GET", "/v1/incidents", "", nil)
+			_, dls := amr.Do("GET", "/v1/deliveries?subscription="+sub.ID, "", nil)
 			t.Fatalf("no incident webhook within 120 s after %d\nincidents: %.1500s\ndeliveries: %.1500s", len(got), incs, dls)
 		}
 		if err := verify(sub.Secret, r); err != nil {

@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	kit "github.com/lizhou/fangxin/e2e/e2ekit"
 	"github.com/lizhou/fangxin/events"
 )
 
@@ -34,13 +35,13 @@ func TestPrepaidCardGymIncidentDistributed(t *testing.T) {
 	gw := env.start(t, "gateway")
 	env.start(t, "projector")
 	env.start(t, "projector")
-	amr := client{t, gw.URL, amrKey}
+	amr := newClient(t, gw.URL, amrKey)
 
-	gym := uscc(601)
-	reg := registration(gym, "利州区动感健身会所", t0.Add(-24*time.Hour))
+	gym := kit.USCC(601)
+	reg := kit.Registration(gym, "利州区动感健身会所", t0.Add(-24*time.Hour))
 	reg.Data, _ = json.Marshal(events.MerchantRegistered{Name: "利州区动感健身会所", Township: "510802002", Industry: "R8930",
 		Address: "嘉陵路88号", RegisteredAt: t0.Add(-24 * time.Hour)})
-	if code, b := amr.push(reg); code != 202 {
+	if code, b := amr.Push(reg); code != 202 {
 		t.Fatalf("register: %d %s", code, b)
 	}
 	for i := range 40 {
@@ -54,7 +55,7 @@ func TestPrepaidCardGymIncidentDistributed(t *testing.T) {
 			Summary: "健身会所突然闭店，预付年卡余额无法退还", ReceivedAt: at})
 		ev := events.Event{SpecVersion: "1.0", ID: id, Source: events.SourceOf(line), Type: events.TypeComplaintReceived,
 			Subject: gym, Time: at, DataContentType: "application/json", Data: data}
-		if code, b := (client{t, gw.URL, key}).push(ev); code != 202 {
+		if code, b := (newClient(t, gw.URL, key)).Push(ev); code != 202 {
 			t.Fatalf("complaint %d: %d %s", i, code, b)
 		}
 		if i%10 == 9 {
@@ -74,7 +75,7 @@ func TestPrepaidCardGymIncidentDistributed(t *testing.T) {
 	deadline := time.Now().Add(120 * time.Second)
 	for time.Now().Before(deadline) {
 		list.Incidents = nil
-		if amr.get("/v1/incidents", &list) == 200 && len(list.Incidents) == 1 && list.Incidents[0].Count == 40 {
+		if amr.Get("/v1/incidents", &list) == 200 && len(list.Incidents) == 1 && list.Incidents[0].Count == 40 {
 			break
 		}
 		time.Sleep(250 * time.Millisecond)
@@ -92,7 +93,7 @@ func TestPrepaidCardGymIncidentDistributed(t *testing.T) {
 	detected := 0
 	for deadline := time.Now().Add(120 * time.Second); time.Now().Before(deadline); time.Sleep(250 * time.Millisecond) {
 		detected = 0
-		for _, ev := range amr.fullHistory(gym) {
+		for _, ev := range amr.FullHistory(gym) {
 			if ev.Type == events.TypeIncidentDetected {
 				detected++
 			}

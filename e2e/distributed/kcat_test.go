@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	kit "github.com/lizhou/fangxin/e2e/e2ekit"
 	"github.com/lizhou/fangxin/events"
 )
 
@@ -83,17 +84,17 @@ func TestKcatProducedEventsAndThePoisonTopic(t *testing.T) {
 	env := sharedEnv(t)
 	key := env.key(t, "amr")
 	h := env.start(t, "all")
-	c := client{t, h.URL, key}
+	c := newClient(t, h.URL, key)
 	topic, poison := env.ns+".fangxin.events.v1", env.ns+".fangxin.poison.v1"
 
 	// t=0: the gateway registers three merchants (so their partitions are known).
 	l := newLedger()
-	t0 := time.Date(2026, 4, 1, 9, 0, 0, 0, shanghai)
+	t0 := time.Date(2026, 4, 1, 9, 0, 0, 0, kit.Shanghai)
 	var regs []events.Event
 	for i := 0; i < 3; i++ {
-		regs = append(regs, registration(uscc(500+i), fmt.Sprintf("利州区第%d水果超市", i+1), t0))
+		regs = append(regs, kit.Registration(kit.USCC(500+i), fmt.Sprintf("利州区第%d水果超市", i+1), t0))
 	}
-	code, b := c.pushBatch(regs)
+	code, b := c.PushBatch(regs)
 	if code != 202 {
 		t.Fatalf("registrations: %d %s", code, b)
 	}
@@ -111,7 +112,7 @@ func TestKcatProducedEventsAndThePoisonTopic(t *testing.T) {
 	kcatIDs := map[string]string{}
 	for i := 0; i < 12; i++ {
 		id := fmt.Sprintf("kcat-%d", i)
-		m := uscc(500 + i%3)
+		m := kit.USCC(500 + i%3)
 		at := t0.Add(time.Duration(i+1) * time.Minute)
 		kcatProduce(t, env.brokers, topic, m, ce(id, m, at), data(id, at))
 		kcatIDs[id] = m
@@ -128,9 +129,9 @@ func TestKcatProducedEventsAndThePoisonTopic(t *testing.T) {
 		l.acked[id] = m // durable in the log: kcat waited for acks=all
 	}
 	// t=2: the gateway goes on after them.
-	after := complaint("hotline-12315", "after-kcat", uscc(501), t0.Add(time.Hour), "水果超市缺斤短两")
-	hk := client{t, h.URL, env.key(t, "hotline-12315")}
-	code, b = hk.push(after)
+	after := kit.Complaint("hotline-12315", "after-kcat", kit.USCC(501), t0.Add(time.Hour), "水果超市缺斤短两")
+	hk := newClient(t, h.URL, env.key(t, "hotline-12315"))
+	code, b = hk.Push(after)
 	if code != 202 {
 		t.Fatalf("push after kcat: %d %s", code, b)
 	}
@@ -180,7 +181,7 @@ func TestKcatProducedEventsAndThePoisonTopic(t *testing.T) {
 	}
 
 	// Every kcat event is in the shared views like a gateway event, and the profile folded them.
-	hist := c.fullHistory(uscc(501))
+	hist := c.FullHistory(kit.USCC(501))
 	var ids []string
 	for _, ev := range hist {
 		ids = append(ids, ev.ID)
@@ -188,13 +189,13 @@ func TestKcatProducedEventsAndThePoisonTopic(t *testing.T) {
 			t.Errorf("malformed event %s is in the views", ev.ID)
 		}
 	}
-	if len(hist) != 6 || hist[0].ID != "after-kcat" || hist[len(hist)-1].ID != "reg-"+uscc(501) {
-		t.Errorf("history of %s: %v, want after-kcat, 4 kcat complaints, the registration", uscc(501), ids)
+	if len(hist) != 6 || hist[0].ID != "after-kcat" || hist[len(hist)-1].ID != "reg-"+kit.USCC(501) {
+		t.Errorf("history of %s: %v, want after-kcat, 4 kcat complaints, the registration", kit.USCC(501), ids)
 	}
-	var p profile
-	c.get("/v1/merchants/"+uscc(501), &p)
+	var p kit.Profile
+	c.Get("/v1/merchants/"+kit.USCC(501), &p)
 	if p.CountsByBureau["hotline-12345"] != 4 || len(p.OpenComplaints) != 5 {
-		t.Errorf("profile of %s: %+v", uscc(501), p)
+		t.Errorf("profile of %s: %+v", kit.USCC(501), p)
 	}
 	l.exactlyOnce(t, c, 30*time.Second)
 }

@@ -15,16 +15,12 @@
 package distributed
 
 import (
-	"bufio"
-	"bytes"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
-	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
-	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -39,6 +35,7 @@ import (
 
 	"github.com/segmentio/kafka-go"
 
+	kit "github.com/lizhou/fangxin/e2e/e2ekit"
 	"github.com/lizhou/fangxin/events"
 )
 
@@ -65,21 +62,13 @@ func testMain(m *testing.M) int {
 			"or set FANGXIN_SKIP_DISTRIBUTED=1 to skip the distributed tests explicitly.")
 		return 1
 	}
-	binPath = os.Getenv("FANGXIN_BIN")
-	if binPath == "" {
-		dir, err := os.MkdirTemp("", "fangxin-e2e-distributed")
-		if err != nil {
-			fmt.Fprintln(os.Stderr, err)
-			return 1
-		}
-		defer os.RemoveAll(dir)
-		binPath = filepath.Join(dir, "fangxin")
-		out, err := exec.Command("go", "build", "-o", binPath, "../../cmd/fangxin").CombinedOutput()
-		if err != nil {
-			fmt.Fprintf(os.Stderr, "building fangxin: %v\n%s", err, out)
-			return 1
-		}
+	path, cleanup, err := kit.Binary("../../cmd/fangxin")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
 	}
+	defer cleanup()
+	binPath = path
 	// The private stack takes a while to start on two cores: it starts now, beside the tests that
 	// do not need it, and the fault tests wait for it.
 	if os.Getenv("FANGXIN_E2E_NO_PRIVATE_STACK") != "1" {
@@ -155,12 +144,9 @@ func dropNamespace(t *testing.T, brokers, es, ns string) {
 
 // proc is one running fangxin process.
 type proc struct {
-	t      *testing.T
-	name   string
-	cmd    *exec.Cmd
-	URL    string
-	stderr *syncBuffer
-	exited chan struct{}
+	t    *testing.T
+	name string
+	*kit.Process
 }
 
 // hubEnv is how a test's processes reach the services.
@@ -185,8 +171,6 @@ func sharedEnv(t *testing.T) hubEnv {
 	return newEnv(t, kafkaURL, esURL)
 }
 
-var urlLine = regexp.MustCompile(`http://(127\.0\.0\.1:\d+)/`)
-
 // start runs `fangxin serve --role role` in env and waits until it is ready.
 func (e hubEnv) start(t *testing.T, role string, args ...string) *proc {
 	t.Helper()
@@ -206,86 +190,44 @@ func (e hubEnv) launch(t *testing.T, role string, args ...string) *proc {
 		"--namespace", e.ns, "--kafka-brokers", e.brokers, "--elasticsearch-url", e.es}, args...)
 	cmd := exec.Command(binPath, full...)
 	cmd.Env = append(os.Environ(), "FANGXIN_KAFKA_BROKERS=", "FANGXIN_ELASTICSEARCH_URL=", "FANGXIN_NAMESPACE=")
-	stdout, err := cmd.StdoutPipe()
+	kp, err := kit.Start(cmd)
 	if err != nil {
 		t.Fatal(err)
 	}
-	p := &proc{t: t, name: role, cmd: cmd, stderr: &syncBuffer{}, exited: make(chan struct{})}
-	cmd.Stderr = p.stderr
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	found := make(chan string, 1)
-	go func() {
-		sc := bufio.NewScanner(stdout)
-		for sc.Scan() {
-			if m := urlLine.FindStringSubmatch(sc.Text()); m != nil {
-				select {
-				case found <- m[1]:
-				default:
-				}
-			}
-		}
-	}()
-	go func() { _ = cmd.Wait(); close(p.exited) }()
+	p := &proc{Process: kp, t: t, name: role}
 	t.Cleanup(func() {
 		p.kill()
 		if t.Failed() {
 			f := filepath.Join(os.TempDir(), fmt.Sprintf("fangxin-e2e-%s-%s-%d.log", e.ns, p.name, cmd.Process.Pid))
-			_ = os.WriteFile(f, []byte(p.stderr.String()), 0o644)
-			t.Logf("stderr of %s (pid %d) in %s; last lines:\n%s", p.name, cmd.Process.Pid, f, p.stderr.tail(15))
+			_ = os.WriteFile(f, []byte(p.Stderr.String()), 0o644)
+			t.Logf("stderr of %s (pid %d) in %s; last lines:\n%s", p.name, cmd.Process.Pid, f, p.Stderr.Tail(15))
 		}
 	})
-	select {
-	case addr := <-found:
-		p.URL = "http://" + addr
-	case <-p.exited:
-		t.Fatalf("fangxin %s exited before listening: %s", role, p.stderr.String())
-	case <-time.After(90 * time.Second):
-		t.Fatalf("fangxin %s did not print its URL within 90 s: %s", role, p.stderr.String())
+	if err := p.WaitURL(90 * time.Second); err != nil {
+		t.Fatalf("fangxin %s %v: %s", role, err, p.Stderr.String())
 	}
 	return p
 }
 
 func (p *proc) waitReady(within time.Duration) {
 	p.t.Helper()
-	deadline := time.Now().Add(within)
-	for time.Now().Before(deadline) {
-		resp, err := http.Get(p.URL + "/readyz")
-		if err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == 200 {
-				return
-			}
-		}
-		select {
-		case <-p.exited:
-			p.t.Fatalf("fangxin %s exited: %s", p.name, p.stderr.String())
-		case <-time.After(100 * time.Millisecond):
-		}
+	if err := p.WaitReady(within); err != nil {
+		p.t.Fatalf("fangxin %s %v: %s", p.name, err, p.Stderr.Tail(20))
 	}
-	p.t.Fatalf("fangxin %s not ready within %s: %s", p.name, within, p.stderr.tail(20))
 }
 
 // kill sends SIGKILL: no shutdown code runs.
-func (p *proc) kill() {
-	if p.cmd.Process != nil {
-		_ = p.cmd.Process.Signal(syscall.SIGKILL)
-		<-p.exited
-	}
-}
+func (p *proc) kill() { p.Kill() }
 
 // stop sends SIGTERM and waits for a clean exit.
 func (p *proc) stop() {
 	p.t.Helper()
-	_ = p.cmd.Process.Signal(syscall.SIGTERM)
-	select {
-	case <-p.exited:
-	case <-time.After(45 * time.Second):
-		p.t.Fatalf("fangxin %s did not stop within 45 s after SIGTERM", p.name)
+	code, err := p.Terminate(45 * time.Second)
+	if err != nil {
+		p.t.Fatalf("fangxin %s %v", p.name, err)
 	}
-	if code := p.cmd.ProcessState.ExitCode(); code != 0 {
-		p.t.Fatalf("fangxin %s exited with %d after SIGTERM: %s", p.name, code, p.stderr.tail(20))
+	if code != 0 {
+		p.t.Fatalf("fangxin %s exited with %d after SIGTERM: %s", p.name, code, p.Stderr.Tail(20))
 	}
 }
 
@@ -349,9 +291,9 @@ func (p *proc) dumpStacks() {
 			}
 		}
 	}
-	_ = p.cmd.Process.Signal(syscall.SIGQUIT)
+	_ = p.Cmd.Process.Signal(syscall.SIGQUIT)
 	select {
-	case <-p.exited:
+	case <-p.Exited:
 	case <-time.After(5 * time.Second):
 	}
 }
@@ -359,15 +301,7 @@ func (p *proc) dumpStacks() {
 // fangxin runs a one-shot subcommand and returns its stdout and stderr.
 func fangxin(t *testing.T, args ...string) (string, string) {
 	t.Helper()
-	cmd := exec.Command(binPath, args...)
-	cmd.Env = append(os.Environ(), "FANGXIN_KAFKA_BROKERS=", "FANGXIN_ELASTICSEARCH_URL=", "FANGXIN_NAMESPACE=")
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	out, err := cmd.Output()
-	if err != nil {
-		t.Fatalf("fangxin %s: %v\n%s", strings.Join(args, " "), err, stderr.String())
-	}
-	return strings.TrimSpace(string(out)), stderr.String()
+	return kit.Fangxin(t, binPath, args...)
 }
 
 // key creates a key for bureau in the env's data folder.
@@ -377,169 +311,11 @@ func (e hubEnv) key(t *testing.T, bureau string) string {
 	return out
 }
 
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
+// client is a bureau talking to a hub (see kit.Client), with this package's own helpers.
+type client struct{ kit.Client }
 
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
-func (s *syncBuffer) tail(n int) string {
-	lines := strings.Split(strings.TrimRight(s.String(), "\n"), "\n")
-	if len(lines) > n {
-		lines = lines[len(lines)-n:]
-	}
-	return strings.Join(lines, "\n")
-}
-
-// ---------------------------------------------------------------------------------------------
-// HTTP client
-
-type client struct {
-	t   *testing.T
-	url string
-	key string
-}
-
-var httpClient = &http.Client{Timeout: 60 * time.Second}
-
-func (c client) do(method, path, contentType string, body []byte) (int, []byte) {
-	req, err := http.NewRequest(method, c.url+path, bytes.NewReader(body))
-	if err != nil {
-		c.t.Fatal(err)
-	}
-	if contentType != "" {
-		req.Header.Set("Content-Type", contentType)
-	}
-	if c.key != "" {
-		req.Header.Set("Authorization", "Bearer "+c.key)
-	}
-	resp, err := httpClient.Do(req)
-	if err != nil {
-		return 0, []byte(err.Error())
-	}
-	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
-	return resp.StatusCode, b
-}
-
-func (c client) get(path string, into any) int {
-	c.t.Helper()
-	code, body := c.do("GET", path, "", nil)
-	if into != nil && code == 200 {
-		if err := json.Unmarshal(body, into); err != nil {
-			c.t.Fatalf("GET %s: %v: %s", path, err, body)
-		}
-	}
-	return code
-}
-
-func (c client) pushBatch(evs []events.Event) (int, []byte) {
-	body, err := json.Marshal(evs)
-	if err != nil {
-		c.t.Fatal(err)
-	}
-	return c.do("POST", "/v1/events", "application/cloudevents-batch+json", body)
-}
-
-func (c client) push(ev events.Event) (int, []byte) {
-	body, err := json.Marshal(ev)
-	if err != nil {
-		c.t.Fatal(err)
-	}
-	return c.do("POST", "/v1/events", "application/cloudevents+json", body)
-}
-
-type profile struct {
-	USCC           string         `json:"uscc"`
-	Name           string         `json:"name"`
-	EventCount     int            `json:"event_count"`
-	CountsByType   map[string]int `json:"counts_by_type"`
-	CountsByBureau map[string]int `json:"counts_by_bureau"`
-	OpenComplaints []any          `json:"open_complaints"`
-}
-
-type historyPage struct {
-	Events     []events.Event `json:"events"`
-	NextCursor string         `json:"next_cursor"`
-}
-
-// history walks every page of a merchant's history; ok is false when a page did not answer 200
-// (the views are unavailable).
-func (c client) history(uscc string, limit int) ([]events.Event, bool) {
-	var all []events.Event
-	cursor := ""
-	for {
-		var page historyPage
-		path := "/v1/merchants/" + uscc + "/history?limit=" + strconv.Itoa(limit)
-		if cursor != "" {
-			path += "&cursor=" + url.QueryEscape(cursor)
-		}
-		code, body := c.do("GET", path, "", nil)
-		if code != 200 {
-			return nil, false
-		}
-		if err := json.Unmarshal(body, &page); err != nil {
-			c.t.Fatalf("GET %s: %v", path, err)
-		}
-		all = append(all, page.Events...)
-		if page.NextCursor == "" {
-			return all, true
-		}
-		cursor = page.NextCursor
-	}
-}
-
-func (c client) fullHistory(uscc string) []events.Event {
-	c.t.Helper()
-	h, ok := c.history(uscc, 37)
-	if !ok {
-		c.t.Fatalf("history of %s did not answer 200", uscc)
-	}
-	return h
-}
-
-// ---------------------------------------------------------------------------------------------
-// events
-
-// uscc makes a valid unified social credit code from a number.
-func uscc(n int) string {
-	prefix := fmt.Sprintf("92510802MA%07d", n)
-	c, ok := events.USCCCheckChar(prefix)
-	if !ok {
-		panic(prefix)
-	}
-	return prefix + string(c)
-}
-
-var shanghai = time.FixedZone("CST", 8*3600)
-
-func complaint(bureau, id, subject string, at time.Time, summary string) events.Event {
-	data, _ := json.Marshal(map[string]any{
-		"complaint_id": id, "channel": "12315", "category": "预付卡", "summary": summary,
-		"received_at": at.Format(time.RFC3339),
-	})
-	return events.Event{SpecVersion: "1.0", ID: id, Source: events.SourceOf(bureau), Type: events.TypeComplaintReceived,
-		Subject: subject, Time: at, DataContentType: "application/json", Data: data}
-}
-
-func registration(subject, name string, at time.Time) events.Event {
-	data, _ := json.Marshal(map[string]any{
-		"name": name, "township": "510802002", "industry": "H6210", "address": "利州区嘉陵街道嘉陵路1号",
-		"registered_at": at.Format(time.RFC3339),
-	})
-	return events.Event{SpecVersion: "1.0", ID: "reg-" + subject, Source: events.SourceOf("amr"), Type: events.TypeMerchantRegistered,
-		Subject: subject, Time: at, DataContentType: "application/json", Data: data}
+func newClient(t *testing.T, url, key string) client {
+	return client{kit.Client{T: t, URL: url, Key: key}}
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -599,12 +375,12 @@ func (l *ledger) merchants() []string {
 func viewsState(c client, merchants []string) (seen map[string]int, counts map[string][2]int, ok bool) {
 	seen, counts = map[string]int{}, map[string][2]int{}
 	for _, m := range merchants {
-		hist, ok := c.history(m, 500)
+		hist, ok := c.History(m, 500)
 		if !ok {
 			return nil, nil, false
 		}
-		var p profile
-		if code := c.get("/v1/merchants/"+m, &p); code != 200 && code != 404 {
+		var p kit.Profile
+		if code := c.Get("/v1/merchants/"+m, &p); code != 200 && code != 404 {
 			return nil, nil, false
 		}
 		counts[m] = [2]int{p.EventCount, len(hist)}
@@ -690,11 +466,11 @@ type pusher struct {
 	wg   sync.WaitGroup
 }
 
-// startPushers pushes batches of size complaints about merchants uscc(base)..uscc(base+span-1),
+// startPushers pushes batches of size complaints about merchants kit.USCC(base)..uscc(base+span-1),
 // each worker pausing pause between batches.
 func startPushers(t *testing.T, c client, l *ledger, workers, size, base, span int, pause time.Duration, tag string) *pusher {
 	p := &pusher{l: l, stop: make(chan struct{})}
-	t0 := time.Date(2026, 5, 1, 8, 0, 0, 0, shanghai)
+	t0 := time.Date(2026, 5, 1, 8, 0, 0, 0, kit.Shanghai)
 	for w := 0; w < workers; w++ {
 		p.wg.Add(1)
 		go func(w int) {
@@ -709,9 +485,9 @@ func startPushers(t *testing.T, c client, l *ledger, workers, size, base, span i
 				for i := range batch {
 					k := n*size + i
 					id := fmt.Sprintf("%s-w%d-b%d-%d", tag, w, n, i)
-					batch[i] = complaint("hotline-12315", id, uscc(base+(k*7+w)%span), t0.Add(time.Duration(k)*time.Second+time.Duration(w)*time.Millisecond), "预付卡退费纠纷")
+					batch[i] = kit.Complaint("hotline-12315", id, kit.USCC(base+(k*7+w)%span), t0.Add(time.Duration(k)*time.Second+time.Duration(w)*time.Millisecond), "预付卡退费纠纷")
 				}
-				code, _ := c.pushBatch(batch)
+				code, _ := c.PushBatch(batch)
 				l.record(code, batch)
 				select {
 				case <-p.stop:

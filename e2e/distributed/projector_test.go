@@ -15,7 +15,7 @@ func TestProjectorKillNineMidStream(t *testing.T) {
 	key := env.key(t, "hotline-12315")
 	gw := env.start(t, "gateway")
 	pr := env.start(t, "projector")
-	c := client{t, gw.URL, key}
+	c := newClient(t, gw.URL, key)
 	l := newLedger()
 
 	// t=0..: two clients push batches of 10 complaints about 200 merchants, ~200 a second.

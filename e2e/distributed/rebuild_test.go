@@ -2,6 +2,7 @@ package distributed
 
 import (
 	"encoding/json"
+	kit "github.com/lizhou/fangxin/e2e/e2ekit"
 	"net/http"
 	"net/url"
 	"regexp"
@@ -41,7 +42,7 @@ func TestRebuildWhileTheHubRuns(t *testing.T) {
 	key := env.key(t, "hotline-12315")
 	gw := env.start(t, "gateway")
 	pr := env.start(t, "projector")
-	c := client{t, gw.URL, key}
+	c := newClient(t, gw.URL, key)
 	l := newLedger()
 	before := liveGeneration(t, env.es, env.ns)
 
@@ -64,11 +65,11 @@ func TestRebuildWhileTheHubRuns(t *testing.T) {
 				return
 			case <-time.After(50 * time.Millisecond):
 			}
-			path := "/v1/merchants/" + uscc(4000+i%50)
+			path := "/v1/merchants/" + kit.USCC(4000+i%50)
 			if i%2 == 1 {
 				path = "/v1/events?q=" + url.QueryEscape("预付卡") + "&limit=5"
 			}
-			code, body := c.do("GET", path, "", nil)
+			code, body := c.Do("GET", path, "", nil)
 			reads.Add(1)
 			if code != 200 {
 				bad.Add(1)

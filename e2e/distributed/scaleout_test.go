@@ -11,7 +11,7 @@ var assignedLine = regexp.MustCompile(`msg="Partitions assigned".* generation=(\
 
 // assigned returns the partitions of the process's latest group generation, as it logs them.
 func (p *proc) assigned() (generation string, partitions []string) {
-	for _, m := range assignedLine.FindAllStringSubmatch(p.stderr.String(), -1) {
+	for _, m := range assignedLine.FindAllStringSubmatch(p.Stderr.String(), -1) {
 		generation, partitions = m[1], strings.Fields(m[2])
 	}
 	return generation, partitions
@@ -54,7 +54,7 @@ func TestScaleOutTwoProjectorsShareAndTakeOver(t *testing.T) {
 		t.Fatalf("the two members hold %d partitions, want 12: %v and %v", len(pa)+len(pb), pa, pb)
 	}
 
-	c := client{t, gw.URL, key}
+	c := newClient(t, gw.URL, key)
 	l := newLedger()
 	push := startPushers(t, c, l, 2, 10, 1000, 200, 50*time.Millisecond, "scale")
 	time.Sleep(3 * time.Second)

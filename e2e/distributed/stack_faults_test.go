@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	kit "github.com/lizhou/fangxin/e2e/e2ekit"
 	"github.com/lizhou/fangxin/events"
 )
 
@@ -19,7 +20,7 @@ func TestElasticsearchDownThirtySecondsMidStream(t *testing.T) {
 	key := env.key(t, "hotline-12315")
 	gw := env.start(t, "gateway")
 	pr := env.start(t, "projector")
-	c := client{t, gw.URL, key}
+	c := newClient(t, gw.URL, key)
 	l := newLedger()
 
 	// ~20 events a second: what piles up during the outage and the restart (a minute or more on
@@ -34,7 +35,7 @@ func TestElasticsearchDownThirtySecondsMidStream(t *testing.T) {
 	down := time.Now()
 	// While it is down: pushes get 202, reads get 503 (never a 500, never a wrong answer).
 	time.Sleep(5 * time.Second)
-	if code, body := c.do("GET", "/v1/merchants/"+uscc(2000)+"/history", "", nil); code != 503 {
+	if code, body := c.Do("GET", "/v1/merchants/"+kit.USCC(2000)+"/history", "", nil); code != 503 {
 		t.Errorf("a read while Elasticsearch is down answered %d %s, want 503", code, body)
 	}
 	time.Sleep(30*time.Second - time.Since(down))
@@ -62,7 +63,7 @@ func TestKafkaBrokerRestartMidIngest(t *testing.T) {
 	key := env.key(t, "hotline-12315")
 	gw := env.start(t, "gateway")
 	pr := env.start(t, "projector")
-	c := client{t, gw.URL, key}
+	c := newClient(t, gw.URL, key)
 	l := newLedger()
 
 	// Every push is timed, to tell which ran entirely while the broker was down.
@@ -74,7 +75,7 @@ func TestKafkaBrokerRestartMidIngest(t *testing.T) {
 	var calls []call
 	stop := make(chan struct{})
 	var wg sync.WaitGroup
-	t0 := time.Date(2026, 6, 1, 8, 0, 0, 0, shanghai)
+	t0 := time.Date(2026, 6, 1, 8, 0, 0, 0, kit.Shanghai)
 	for w := 0; w < 3; w++ {
 		wg.Add(1)
 		go func(w int) {
@@ -88,11 +89,11 @@ func TestKafkaBrokerRestartMidIngest(t *testing.T) {
 				batch := make([]events.Event, 10)
 				for i := range batch {
 					k := n*10 + i
-					batch[i] = complaint("hotline-12315", fmt.Sprintf("kafka-w%d-b%d-%d", w, n, i), uscc(3000+(k*7+w)%200),
+					batch[i] = kit.Complaint("hotline-12315", fmt.Sprintf("kafka-w%d-b%d-%d", w, n, i), kit.USCC(3000+(k*7+w)%200),
 						t0.Add(time.Duration(k)*time.Second+time.Duration(w)*time.Millisecond), "预付卡退费纠纷")
 				}
 				s := time.Now()
-				code, _ := c.pushBatch(batch)
+				code, _ := c.PushBatch(batch)
 				mu.Lock()
 				calls = append(calls, call{s, time.Now(), code})
 				mu.Unlock()
@@ -110,7 +111,7 @@ func TestKafkaBrokerRestartMidIngest(t *testing.T) {
 	// The broker stays down 10 s: it cannot be up before it is started, so a push sent and
 	// answered within [down, restart) must not get 202. The gateway says it is not ready.
 	time.Sleep(3 * time.Second)
-	if code, body := c.do("GET", "/readyz", "", nil); code != 503 {
+	if code, body := c.Do("GET", "/readyz", "", nil); code != 503 {
 		t.Errorf("the gateway's /readyz answered %d while the broker was down, want 503: %s", code, body)
 	}
 	time.Sleep(10*time.Second - time.Since(down))

@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	kit "github.com/lizhou/fangxin/e2e/e2ekit"
 	"github.com/lizhou/fangxin/events"
 )
 
@@ -26,42 +27,14 @@ func startEmbedded(t *testing.T, dir string) *proc {
 // startCmd starts a prepared command like launch does and waits until it is ready.
 func startCmd(t *testing.T, name string, cmd *exec.Cmd) *proc {
 	t.Helper()
-	stdout, err := cmd.StdoutPipe()
+	kp, err := kit.Start(cmd)
 	if err != nil {
 		t.Fatal(err)
 	}
-	p := &proc{t: t, name: name, cmd: cmd, stderr: &syncBuffer{}, exited: make(chan struct{})}
-	cmd.Stderr = p.stderr
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	found := make(chan string, 1)
-	go func() {
-		buf := make([]byte, 4096)
-		var acc []byte
-		for {
-			n, err := stdout.Read(buf)
-			acc = append(acc, buf[:n]...)
-			if m := urlLine.FindSubmatch(acc); m != nil {
-				select {
-				case found <- string(m[1]):
-				default:
-				}
-			}
-			if err != nil {
-				return
-			}
-		}
-	}()
-	go func() { _ = cmd.Wait(); close(p.exited) }()
+	p := &proc{Process: kp, t: t, name: name}
 	t.Cleanup(p.kill)
-	select {
-	case addr := <-found:
-		p.URL = "http://" + addr
-	case <-p.exited:
-		t.Fatalf("%s exited before listening: %s", name, p.stderr.String())
-	case <-time.After(60 * time.Second):
-		t.Fatalf("%s did not print its URL within 60 s", name)
+	if err := p.WaitURL(60 * time.Second); err != nil {
+		t.Fatalf("%s %v: %s", name, err, p.Stderr.String())
 	}
 	p.waitReady(60 * time.Second)
 	return p
@@ -70,17 +43,17 @@ func startCmd(t *testing.T, name string, cmd *exec.Cmd) *proc {
 // snapshot reads everything the gateway says about the merchants, without the log positions
 // (a partition and offset in Kafka, a sequence number in the embedded log).
 func (c client) snapshot(usccs []string, queries []string) map[string]any {
-	c.t.Helper()
+	c.T.Helper()
 	out := map[string]any{}
 	read := func(name, path string) {
 		var v any
-		code := c.get(path, &v)
+		code := c.Get(path, &v)
 		out[name] = []any{code, stripPositions(v)}
 	}
 	for _, m := range usccs {
 		read(m+"/profile", "/v1/merchants/"+m)
 		var hist []any
-		for _, ev := range c.fullHistory(m) {
+		for _, ev := range c.FullHistory(m) {
 			hist = append(hist, ev)
 		}
 		b, _ := json.Marshal(hist)
@@ -138,14 +111,14 @@ func TestBureausPushAndTheJointMeetingReads(t *testing.T) {
 	emb := startEmbedded(t, embDir)
 	hubs := []*proc{dist, emb}
 
-	shop, other := uscc(1), uscc(2)
-	t0 := time.Date(2026, 3, 1, 9, 0, 0, 0, shanghai)
+	shop, other := kit.USCC(1), kit.USCC(2)
+	t0 := time.Date(2026, 3, 1, 9, 0, 0, 0, kit.Shanghai)
 	ledgers := []*ledger{newLedger(), newLedger()}
 	// t=1: AMR registers 老张火锅店 and 利州区水果超市 (structured mode).
 	for i, h := range hubs {
-		amr := client{t, h.URL, amrKey}
-		for _, reg := range []events.Event{registration(shop, "利州区嘉陵街道老张火锅店", t0), registration(other, "利州区水果超市", t0.Add(time.Minute))} {
-			code, b := amr.push(reg)
+		amr := newClient(t, h.URL, amrKey)
+		for _, reg := range []events.Event{kit.Registration(shop, "利州区嘉陵街道老张火锅店", t0), kit.Registration(other, "利州区水果超市", t0.Add(time.Minute))} {
+			code, b := amr.Push(reg)
 			if code != 202 {
 				t.Fatalf("%s: register: %d %s", h.name, code, b)
 			}
@@ -155,18 +128,18 @@ func TestBureausPushAndTheJointMeetingReads(t *testing.T) {
 	// t=2: the 12315 hotline sends three complaints in one batch, and one about the fruit shop.
 	var batch []events.Event
 	for i := 0; i < 3; i++ {
-		batch = append(batch, complaint("hotline-12315", fmt.Sprintf("c-%d", i), shop, t0.Add(time.Duration(i+1)*time.Hour), "办理预付卡后火锅店停业，要求退费"))
+		batch = append(batch, kit.Complaint("hotline-12315", fmt.Sprintf("c-%d", i), shop, t0.Add(time.Duration(i+1)*time.Hour), "办理预付卡后火锅店停业，要求退费"))
 	}
-	batch = append(batch, complaint("hotline-12315", "c-fruit", other, t0.Add(5*time.Hour), "水果超市缺斤短两"))
+	batch = append(batch, kit.Complaint("hotline-12315", "c-fruit", other, t0.Add(5*time.Hour), "水果超市缺斤短两"))
 	// An unlinked complaint: a shop with no code, named and addressed.
-	unlinked := complaint("hotline-12315", "c-unlinked", "", t0.Add(6*time.Hour), "无名火锅摊占道经营")
+	unlinked := kit.Complaint("hotline-12315", "c-unlinked", "", t0.Add(6*time.Hour), "无名火锅摊占道经营")
 	var d map[string]any
 	_ = json.Unmarshal(unlinked.Data, &d)
 	d["merchant_name"], d["address"] = "无名火锅摊", "利州区东坝街道"
 	unlinked.Data, _ = json.Marshal(d)
 	batch = append(batch, unlinked)
 	for i, h := range hubs {
-		code, b := client{t, h.URL, hotlineKey}.pushBatch(batch)
+		code, b := newClient(t, h.URL, hotlineKey).PushBatch(batch)
 		if code != 202 {
 			t.Fatalf("%s: complaints: %d %s", h.name, code, b)
 		}
@@ -190,7 +163,7 @@ func TestBureausPushAndTheJointMeetingReads(t *testing.T) {
 	}
 	// t=4: the same batch again: acknowledged, never a second event.
 	for _, h := range hubs {
-		if code, b := (client{t, h.URL, hotlineKey}).pushBatch(batch); code != 202 {
+		if code, b := (newClient(t, h.URL, hotlineKey)).PushBatch(batch); code != 202 {
 			t.Fatalf("%s: resend: %d %s", h.name, code, b)
 		}
 	}
@@ -199,9 +172,9 @@ func TestBureausPushAndTheJointMeetingReads(t *testing.T) {
 	}
 
 	// t=5: the joint meeting reads the merchant across both bureaus, from Elasticsearch.
-	amr := client{t, dist.URL, amrKey}
-	var p profile
-	if code := amr.get("/v1/merchants/"+shop, &p); code != 200 {
+	amr := newClient(t, dist.URL, amrKey)
+	var p kit.Profile
+	if code := amr.Get("/v1/merchants/"+shop, &p); code != 200 {
 		t.Fatalf("profile: %d", code)
 	}
 	if p.EventCount != 5 || p.CountsByBureau["hotline-12315"] != 4 || p.CountsByBureau["amr"] != 1 || len(p.OpenComplaints) != 4 {
@@ -209,10 +182,10 @@ func TestBureausPushAndTheJointMeetingReads(t *testing.T) {
 	}
 	// Searches (history, text) see writes at the indices' next refresh, within a second of the
 	// projector's commit; the profile reads in real time.
-	hist := amr.fullHistory(shop)
+	hist := amr.FullHistory(shop)
 	for deadline := time.Now().Add(10 * time.Second); len(hist) < 5 && time.Now().Before(deadline); {
 		time.Sleep(100 * time.Millisecond)
-		hist = amr.fullHistory(shop)
+		hist = amr.FullHistory(shop)
 	}
 	if len(hist) != 5 || hist[0].ID != "c-bin" || hist[1].ID != "c-2" || hist[len(hist)-1].Type != events.TypeMerchantRegistered {
 		t.Fatalf("history newest first: got %d events, first %s", len(hist), hist[0].ID)
@@ -224,7 +197,7 @@ func TestBureausPushAndTheJointMeetingReads(t *testing.T) {
 		} `json:"merchants"`
 	}
 	for q, want := range map[string]string{"火锅": shop, "水果超市": other, "火车": "", "超市水果": ""} {
-		amr.get("/v1/merchants?q="+url.QueryEscape(q), &hits)
+		amr.Get("/v1/merchants?q="+url.QueryEscape(q), &hits)
 		if (want == "" && hits.Total != 0) || (want != "" && (hits.Total != 1 || hits.Merchants[0].USCC != want)) {
 			t.Errorf("search %s: %+v, want %q", q, hits, want)
 		}
@@ -237,8 +210,8 @@ func TestBureausPushAndTheJointMeetingReads(t *testing.T) {
 	// the answers agree or 10 s passed.
 	var a, b map[string]any
 	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(200 * time.Millisecond) {
-		a = client{t, dist.URL, amrKey}.snapshot([]string{shop, other}, queries)
-		b = client{t, emb.URL, amrKey}.snapshot([]string{shop, other}, queries)
+		a = newClient(t, dist.URL, amrKey).snapshot([]string{shop, other}, queries)
+		b = newClient(t, emb.URL, amrKey).snapshot([]string{shop, other}, queries)
 		if reflect.DeepEqual(a, b) || time.Now().After(deadline) {
 			break
 		}

@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	kit "github.com/lizhou/fangxin/e2e/e2ekit"
 	"github.com/lizhou/fangxin/events"
 )
 
@@ -38,7 +39,7 @@ func TestAckLatencyAndFreshness(t *testing.T) {
 	key := env.key(t, "hotline-12315")
 	gw := env.start(t, "gateway")
 	env.start(t, "projector")
-	c := client{t, gw.URL, key}
+	c := newClient(t, gw.URL, key)
 	rate, secs := 50, 10
 	if v, err := strconv.Atoi(os.Getenv("FANGXIN_E2E_LATENCY_RATE")); err == nil && v > 0 {
 		rate = v
@@ -47,8 +48,8 @@ func TestAckLatencyAndFreshness(t *testing.T) {
 		secs = v
 	}
 	// Warm up: connections, topic metadata, the first refresh.
-	warm := complaint("hotline-12315", "warm", uscc(9999), time.Date(2026, 7, 1, 8, 0, 0, 0, shanghai), "预付卡")
-	if code, b := c.push(warm); code != 202 {
+	warm := kit.Complaint("hotline-12315", "warm", kit.USCC(9999), time.Date(2026, 7, 1, 8, 0, 0, 0, kit.Shanghai), "预付卡")
+	if code, b := c.Push(warm); code != 202 {
 		t.Fatalf("warm-up push: %d %s", code, b)
 	}
 
@@ -72,7 +73,7 @@ func TestAckLatencyAndFreshness(t *testing.T) {
 				return
 			case <-time.After(20 * time.Millisecond):
 			}
-			code, body := c.do("GET", "/v1/events?q="+url.QueryEscape("探针")+"&limit=100", "", nil)
+			code, body := c.Do("GET", "/v1/events?q="+url.QueryEscape("探针")+"&limit=100", "", nil)
 			now := time.Now()
 			var page struct {
 				Events []events.Event `json:"events"`
@@ -93,19 +94,19 @@ func TestAckLatencyAndFreshness(t *testing.T) {
 	n := rate * secs
 	tick := time.NewTicker(time.Second / time.Duration(rate))
 	defer tick.Stop()
-	t0 := time.Date(2026, 7, 1, 9, 0, 0, 0, shanghai)
+	t0 := time.Date(2026, 7, 1, 9, 0, 0, 0, kit.Shanghai)
 	for i := 0; i < n; i++ {
 		<-tick.C
 		summary := "预付卡退费纠纷"
 		if i%5 == 0 {
 			summary = "探针：预付卡退费纠纷"
 		}
-		ev := complaint("hotline-12315", fmt.Sprintf("lat-%d", i), uscc(5000+i%500), t0.Add(time.Duration(i)*time.Second), summary)
+		ev := kit.Complaint("hotline-12315", fmt.Sprintf("lat-%d", i), kit.USCC(5000+i%500), t0.Add(time.Duration(i)*time.Second), summary)
 		wg.Add(1)
 		go func(ev events.Event, probe bool) {
 			defer wg.Done()
 			s := time.Now()
-			code, _ := c.push(ev)
+			code, _ := c.Push(ev)
 			acked := time.Now()
 			l.record(code, []events.Event{ev})
 			firstTry := code == 202
@@ -114,7 +115,7 @@ func TestAckLatencyAndFreshness(t *testing.T) {
 				retried++
 				mu.Unlock()
 				time.Sleep(time.Second)
-				code, _ = c.push(ev)
+				code, _ = c.Push(ev)
 				l.record(code, []events.Event{ev})
 			}
 			if code != 202 {

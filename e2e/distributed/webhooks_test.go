@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	kit "github.com/lizhou/fangxin/e2e/e2ekit"
 	"github.com/lizhou/fangxin/events"
 )
 
@@ -106,16 +107,16 @@ func TestWebhooksWithTwoProjectors(t *testing.T) {
 	gw := env.start(t, "gateway", flags...)
 	p1 := env.start(t, "projector", flags...)
 	p2 := env.start(t, "projector", flags...)
-	c := client{t, gw.URL, key}
+	c := newClient(t, gw.URL, key)
 	rc := newHookReceiver(t)
 
 	// A loopback address outside the allow-list is refused here too.
 	body, _ := json.Marshal(map[string]any{"url": "http://127.0.0.9:8080/hook"})
-	if code, resp := c.do("POST", "/v1/subscriptions", "application/json", body); code != 422 || !strings.Contains(string(resp), "public-destination") {
+	if code, resp := c.Do("POST", "/v1/subscriptions", "application/json", body); code != 422 || !strings.Contains(string(resp), "public-destination") {
 		t.Fatalf("loopback subscription = %d %s, want 422 public-destination", code, resp)
 	}
 	body, _ = json.Marshal(map[string]any{"url": rc.URL, "filter": map[string]any{"types": []string{"warning.issued"}}})
-	code, resp := c.do("POST", "/v1/subscriptions", "application/json", body)
+	code, resp := c.Do("POST", "/v1/subscriptions", "application/json", body)
 	var sub struct{ ID, Secret string }
 	if code != 201 || json.Unmarshal(resp, &sub) != nil {
 		t.Fatalf("subscribe = %d %s", code, resp)
@@ -127,12 +128,12 @@ func TestWebhooksWithTwoProjectors(t *testing.T) {
 	const n = 10
 	var batch []events.Event
 	for i := range n {
-		at := time.Now().In(shanghai).Truncate(time.Second)
+		at := time.Now().In(kit.Shanghai).Truncate(time.Second)
 		data, _ := json.Marshal(map[string]any{"title": fmt.Sprintf("消费提示第%d号", i+1), "body": "谨慎办理预付卡。", "issued_at": at.Format(time.RFC3339)})
 		batch = append(batch, events.Event{SpecVersion: "1.0", ID: fmt.Sprintf("warn-%d", i), Source: events.SourceOf("amr"),
 			Type: events.TypeWarningIssued, Time: at, DataContentType: "application/json", Data: data})
 	}
-	if code, resp := c.pushBatch(batch); code != 202 {
+	if code, resp := c.PushBatch(batch); code != 202 {
 		t.Fatalf("push = %d %s", code, resp)
 	}
 	deadline := time.Now().Add(120 * time.Second)
@@ -156,7 +157,7 @@ func TestWebhooksWithTwoProjectors(t *testing.T) {
 	}
 	allDelivered := func() bool {
 		page.Deliveries = nil
-		if code := c.get("/v1/deliveries?subscription="+sub.ID, &page); code != 200 || len(page.Deliveries) != n {
+		if code := c.Get("/v1/deliveries?subscription="+sub.ID, &page); code != 200 || len(page.Deliveries) != n {
 			return false
 		}
 		for _, d := range page.Deliveries {
@@ -188,9 +189,9 @@ func TestWebhooksWithTwoProjectors(t *testing.T) {
 
 	// Both projectors are killed with SIGKILL while the receiver holds a delivery; a new
 	// projector delivers it once the dead one's claim expires (attempt timeout + 5 s).
-	at := time.Now().In(shanghai).Truncate(time.Second)
+	at := time.Now().In(kit.Shanghai).Truncate(time.Second)
 	data, _ := json.Marshal(map[string]any{"title": "紧急消费警示", "body": "健身房闭店，请勿续费。", "issued_at": at.Format(time.RFC3339)})
-	if code, resp := c.push(events.Event{SpecVersion: "1.0", ID: "warn-held", Source: events.SourceOf("amr"),
+	if code, resp := c.Push(events.Event{SpecVersion: "1.0", ID: "warn-held", Source: events.SourceOf("amr"),
 		Type: events.TypeWarningIssued, Time: at, DataContentType: "application/json", Data: data}); code != 202 {
 		t.Fatalf("push = %d %s", code, resp)
 	}

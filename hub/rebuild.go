@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"runtime/debug"
 	"time"
 
 	"github.com/lizhou/fangxin/projections"
@@ -68,6 +69,12 @@ type groupCopier interface {
 	CopyGroup(ctx context.Context, from, to string) error
 }
 
+// The garbage collector's settings during a bulk rebuild (see rebuildEmbeddedBulk).
+const (
+	rebuildGCPercent   = 300
+	rebuildMemoryLimit = 2 << 30
+)
+
 // rebuildGroup is the consumer group that folds the log into the new embedded views.
 const rebuildGroup = projections.ViewsHandler + "-rebuild"
 
@@ -85,6 +92,10 @@ func rebuildEmbeddedBulk(ctx context.Context, cfg Config, d Deps, lg logBackend,
 	if err := os.RemoveAll(tmp); err != nil {
 		return 0, fmt.Errorf("rebuild: removing an unfinished rebuild: %w", err)
 	}
+	// The rebuild is a batch job whose heap is mostly short-lived garbage (decoded events, bleve's
+	// analysis): collect less often than the default 100%, within a soft limit.
+	defer debug.SetGCPercent(debug.SetGCPercent(rebuildGCPercent))
+	defer debug.SetMemoryLimit(debug.SetMemoryLimit(rebuildMemoryLimit))
 	views, err := embedded.Open(tmp, embedded.Options{Bulk: true, MaxBatch: 5000, Logger: d.Logger})
 	if err != nil {
 		return 0, fmt.Errorf("rebuild: new views in %s: %w", tmp, err)
@@ -154,6 +165,12 @@ func foldAll(ctx context.Context, cfg Config, d Deps, lg logBackend, views proje
 		case err := <-done:
 			return 0, fmt.Errorf("rebuild: projector stopped: %w", err)
 		case <-tick.C:
+		}
+		if b, ok := views.(interface{ BulkErr() error }); ok {
+			if err := b.BulkErr(); err != nil {
+				_ = router.Close()
+				return 0, fmt.Errorf("rebuild: %w", err)
+			}
 		}
 		lag, err := lg.Lag(ctx, group)
 		if err != nil {

@@ -399,6 +399,19 @@ func TestIndexRetry(t *testing.T) {
 // reopened normally, answer every query exactly as views built event by event; a redelivery
 // into the reopened store changes nothing.
 func TestBulkEqualsLive(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		opts Options
+	}{
+		{"one transaction", Options{Bulk: true, BulkIndexBatch: 7}},
+		{"a commit every 3 events", Options{Bulk: true, BulkIndexBatch: 7, BulkCommit: 3}},
+		{"a commit every event", Options{Bulk: true, BulkIndexBatch: 1, BulkCommit: 1}},
+	} {
+		t.Run(tc.name, func(t *testing.T) { testBulkEqualsLive(t, tc.opts) })
+	}
+}
+
+func testBulkEqualsLive(t *testing.T, opts Options) {
 	ctx := context.Background()
 	log := storetest.Fixture()
 	live := open(t, t.TempDir())
@@ -407,7 +420,7 @@ func TestBulkEqualsLive(t *testing.T) {
 		t.Fatal(err)
 	}
 	dir := t.TempDir()
-	bulk := openWith(t, dir, Options{Bulk: true, BulkIndexBatch: 7})
+	bulk := openWith(t, dir, opts)
 	if err := storetest.ApplyAll(ctx, bulk, log); err != nil {
 		t.Fatal(err)
 	}

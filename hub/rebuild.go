@@ -71,18 +71,23 @@ type groupCopier interface {
 
 // The garbage collector's settings during a bulk rebuild (see rebuildEmbeddedBulk).
 const (
-	rebuildGCPercent   = 300
-	rebuildMemoryLimit = 2 << 30
+	rebuildGCPercent   = 150
+	rebuildMemoryLimit = 1 << 30
 )
 
 // rebuildGroup is the consumer group that folds the log into the new embedded views.
 const rebuildGroup = projections.ViewsHandler + "-rebuild"
 
 // rebuildEmbeddedBulk folds the whole log into new embedded views in a folder beside the live
-// ones, with the store in bulk mode (no fsync per group; search indexes built once at the end),
-// then swaps the folders and hands the rebuild group's position to the projector's group.
+// ones, with the store in bulk mode (embedded.Options.Bulk: profiles folded in memory, bbolt
+// committed every BulkCommit events without fsync, search indexes built once at the end), then
+// swaps the folders and hands the rebuild group's position to the projector's group.
 // Every instant is crash-safe: until the swap the live views and the projector's position are
-// untouched (a crash leaves a folder the next rebuild removes); the projector's position is
+// untouched (a crash leaves a folder the next rebuild removes). The new folder is handed over
+// only after views.Close has returned, and Close writes the profiles, fsyncs views.db and builds
+// the search indexes (each bleve batch persisted and synced) first: nothing the bulk mode left
+// unsynced can reach the live views, a crash before that point only costs a new rebuild from the
+// beginning. Keep that order if you change this function. The projector's position is
 // reset to the beginning before the swap and set to the rebuilt position after it, and a
 // projector that starts in between re-applies events its views already hold, which Apply
 // recognises as duplicates (or, with no views folder at all, folds everything again).

@@ -445,3 +445,53 @@ func testBulkEqualsLive(t *testing.T, opts Options) {
 		t.Errorf("redelivery after the bulk build: applied %v, err %v", applied, err)
 	}
 }
+
+// TestBulkFoldPanicLeavesNoTrace: in Bulk mode profiles are folded in memory; a fold that
+// changes the profile and then panics fails its event alone and leaves the profile as it was, as
+// in live mode (where the profile is decoded afresh for every fold).
+func TestBulkFoldPanicLeavesNoTrace(t *testing.T) {
+	ctx := context.Background()
+	var first, second *storetest.LogEntry
+	log := storetest.Fixture()
+	isLink := func(e storetest.LogEntry) bool { _, _, ok := projections.LinkOf(e.Entry.Event); return ok }
+	for i := range log {
+		for j := i + 1; j < len(log) && first == nil; j++ {
+			s := log[i].Entry.Event.Subject
+			if s != "" && log[j].Entry.Event.Subject == s && !isLink(log[i]) && !isLink(log[j]) {
+				first, second = &log[i], &log[j]
+			}
+		}
+	}
+	if first == nil {
+		t.Fatal("the fixture has no two events of one merchant")
+	}
+	dir := t.TempDir()
+	s := openWith(t, dir, Options{Bulk: true})
+	if applied, err := s.Apply(ctx, first.Entry, first.Pos, projections.FoldProfile); !applied || err != nil {
+		t.Fatalf("first event: applied %v, %v", applied, err)
+	}
+	scribble := func(p *projections.MerchantProfile, ev events.Event) {
+		projections.FoldProfile(p, ev)
+		p.Name = "scribbled"
+		p.CountsByType["scribbled"] = 7
+		panic("boom")
+	}
+	if _, err := s.Apply(ctx, second.Entry, second.Pos, scribble); err == nil || !strings.Contains(err.Error(), "boom") {
+		t.Errorf("panicking fold: %v", err)
+	}
+	if applied, err := s.Apply(ctx, second.Entry, second.Pos, projections.FoldProfile); !applied || err != nil {
+		t.Errorf("second event after the panic: applied %v, %v", applied, err)
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	s = open(t, dir)
+	defer s.Close()
+	p, ok, err := s.Profile(ctx, first.Entry.Event.Subject)
+	if err != nil || !ok {
+		t.Fatalf("profile: %v %v", ok, err)
+	}
+	if p.EventCount != 2 || p.Name == "scribbled" || p.CountsByType["scribbled"] != 0 {
+		t.Errorf("profile after a panicking fold: %+v", p)
+	}
+}

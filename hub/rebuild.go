@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"runtime/debug"
 	"time"
 
 	"github.com/lizhou/fangxin/projections"
@@ -68,14 +69,25 @@ type groupCopier interface {
 	CopyGroup(ctx context.Context, from, to string) error
 }
 
+// The garbage collector's settings during a bulk rebuild (see rebuildEmbeddedBulk).
+const (
+	rebuildGCPercent   = 150
+	rebuildMemoryLimit = 1 << 30
+)
+
 // rebuildGroup is the consumer group that folds the log into the new embedded views.
 const rebuildGroup = projections.ViewsHandler + "-rebuild"
 
 // rebuildEmbeddedBulk folds the whole log into new embedded views in a folder beside the live
-// ones, with the store in bulk mode (no fsync per group; search indexes built once at the end),
-// then swaps the folders and hands the rebuild group's position to the projector's group.
+// ones, with the store in bulk mode (embedded.Options.Bulk: profiles folded in memory, bbolt
+// committed every BulkCommit events without fsync, search indexes built once at the end), then
+// swaps the folders and hands the rebuild group's position to the projector's group.
 // Every instant is crash-safe: until the swap the live views and the projector's position are
-// untouched (a crash leaves a folder the next rebuild removes); the projector's position is
+// untouched (a crash leaves a folder the next rebuild removes). The new folder is handed over
+// only after views.Close has returned, and Close writes the profiles, fsyncs views.db and builds
+// the search indexes (each bleve batch persisted and synced) first: nothing the bulk mode left
+// unsynced can reach the live views, a crash before that point only costs a new rebuild from the
+// beginning. Keep that order if you change this function. The projector's position is
 // reset to the beginning before the swap and set to the rebuilt position after it, and a
 // projector that starts in between re-applies events its views already hold, which Apply
 // recognises as duplicates (or, with no views folder at all, folds everything again).
@@ -85,6 +97,10 @@ func rebuildEmbeddedBulk(ctx context.Context, cfg Config, d Deps, lg logBackend,
 	if err := os.RemoveAll(tmp); err != nil {
 		return 0, fmt.Errorf("rebuild: removing an unfinished rebuild: %w", err)
 	}
+	// The rebuild is a batch job whose heap is mostly short-lived garbage (decoded events, bleve's
+	// analysis): collect less often than the default 100%, within a soft limit.
+	defer debug.SetGCPercent(debug.SetGCPercent(rebuildGCPercent))
+	defer debug.SetMemoryLimit(debug.SetMemoryLimit(rebuildMemoryLimit))
 	views, err := embedded.Open(tmp, embedded.Options{Bulk: true, MaxBatch: 5000, Logger: d.Logger})
 	if err != nil {
 		return 0, fmt.Errorf("rebuild: new views in %s: %w", tmp, err)
@@ -154,6 +170,12 @@ func foldAll(ctx context.Context, cfg Config, d Deps, lg logBackend, views proje
 		case err := <-done:
 			return 0, fmt.Errorf("rebuild: projector stopped: %w", err)
 		case <-tick.C:
+		}
+		if b, ok := views.(interface{ BulkErr() error }); ok {
+			if err := b.BulkErr(); err != nil {
+				_ = router.Close()
+				return 0, fmt.Errorf("rebuild: %w", err)
+			}
 		}
 		lag, err := lg.Lag(ctx, group)
 		if err != nil {

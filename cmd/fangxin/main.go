@@ -154,6 +154,7 @@ func newServe(stdout, stderr io.Writer) *cobra.Command {
 
 func newRebuild(stdout, stderr io.Writer) *cobra.Command {
 	var s settings
+	var cpuProfile string
 	cmd := &cobra.Command{
 		Use:   "rebuild",
 		Short: "Rebuild every view from the log (embedded views: stop the hub first; Elasticsearch views are rebuilt beside the live ones and swapped in)",
@@ -161,6 +162,13 @@ func newRebuild(stdout, stderr io.Writer) *cobra.Command {
 			d, err := s.deps(stdout, stderr)
 			if err != nil {
 				return err
+			}
+			if cpuProfile != "" {
+				stop, err := startCPUProfile(cpuProfile)
+				if err != nil {
+					return err
+				}
+				defer stop()
 			}
 			n, took, err := hub.Rebuild(hub.WithNamespace(cmd.Context(), hub.Namespace(s.namespace)), s.config(), d)
 			if err != nil {
@@ -172,6 +180,8 @@ func newRebuild(stdout, stderr io.Writer) *cobra.Command {
 		},
 	}
 	s.bind(cmd)
+	cmd.Flags().StringVar(&cpuProfile, "cpuprofile", "", "write a CPU profile of the rebuild to this file")
+	_ = cmd.Flags().MarkHidden("cpuprofile")
 	return cmd
 }
 

@@ -399,6 +399,19 @@ func TestIndexRetry(t *testing.T) {
 // reopened normally, answer every query exactly as views built event by event; a redelivery
 // into the reopened store changes nothing.
 func TestBulkEqualsLive(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		opts Options
+	}{
+		{"one transaction", Options{Bulk: true, BulkIndexBatch: 7}},
+		{"a commit every 3 events", Options{Bulk: true, BulkIndexBatch: 7, BulkCommit: 3}},
+		{"a commit every event", Options{Bulk: true, BulkIndexBatch: 1, BulkCommit: 1}},
+	} {
+		t.Run(tc.name, func(t *testing.T) { testBulkEqualsLive(t, tc.opts) })
+	}
+}
+
+func testBulkEqualsLive(t *testing.T, opts Options) {
 	ctx := context.Background()
 	log := storetest.Fixture()
 	live := open(t, t.TempDir())
@@ -407,7 +420,7 @@ func TestBulkEqualsLive(t *testing.T) {
 		t.Fatal(err)
 	}
 	dir := t.TempDir()
-	bulk := openWith(t, dir, Options{Bulk: true, BulkIndexBatch: 7})
+	bulk := openWith(t, dir, opts)
 	if err := storetest.ApplyAll(ctx, bulk, log); err != nil {
 		t.Fatal(err)
 	}
@@ -430,5 +443,55 @@ func TestBulkEqualsLive(t *testing.T) {
 	}
 	if applied, err := rebuilt.Apply(ctx, log[3].Entry, log[3].Pos, projections.FoldProfile); err != nil || applied {
 		t.Errorf("redelivery after the bulk build: applied %v, err %v", applied, err)
+	}
+}
+
+// TestBulkFoldPanicLeavesNoTrace: in Bulk mode profiles are folded in memory; a fold that
+// changes the profile and then panics fails its event alone and leaves the profile as it was, as
+// in live mode (where the profile is decoded afresh for every fold).
+func TestBulkFoldPanicLeavesNoTrace(t *testing.T) {
+	ctx := context.Background()
+	var first, second *storetest.LogEntry
+	log := storetest.Fixture()
+	isLink := func(e storetest.LogEntry) bool { _, _, ok := projections.LinkOf(e.Entry.Event); return ok }
+	for i := range log {
+		for j := i + 1; j < len(log) && first == nil; j++ {
+			s := log[i].Entry.Event.Subject
+			if s != "" && log[j].Entry.Event.Subject == s && !isLink(log[i]) && !isLink(log[j]) {
+				first, second = &log[i], &log[j]
+			}
+		}
+	}
+	if first == nil {
+		t.Fatal("the fixture has no two events of one merchant")
+	}
+	dir := t.TempDir()
+	s := openWith(t, dir, Options{Bulk: true})
+	if applied, err := s.Apply(ctx, first.Entry, first.Pos, projections.FoldProfile); !applied || err != nil {
+		t.Fatalf("first event: applied %v, %v", applied, err)
+	}
+	scribble := func(p *projections.MerchantProfile, ev events.Event) {
+		projections.FoldProfile(p, ev)
+		p.Name = "scribbled"
+		p.CountsByType["scribbled"] = 7
+		panic("boom")
+	}
+	if _, err := s.Apply(ctx, second.Entry, second.Pos, scribble); err == nil || !strings.Contains(err.Error(), "boom") {
+		t.Errorf("panicking fold: %v", err)
+	}
+	if applied, err := s.Apply(ctx, second.Entry, second.Pos, projections.FoldProfile); !applied || err != nil {
+		t.Errorf("second event after the panic: applied %v, %v", applied, err)
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	s = open(t, dir)
+	defer s.Close()
+	p, ok, err := s.Profile(ctx, first.Entry.Event.Subject)
+	if err != nil || !ok {
+		t.Fatalf("profile: %v %v", ok, err)
+	}
+	if p.EventCount != 2 || p.Name == "scribbled" || p.CountsByType["scribbled"] != 0 {
+		t.Errorf("profile after a panicking fold: %+v", p)
 	}
 }

@@ -29,11 +29,18 @@ type Options struct {
 	// documents again (merged with whatever came since). Default 1s.
 	IndexRetry time.Duration
 	// Bulk is for building views into a fresh folder that is thrown away unless the build
-	// finishes (fangxin rebuild). Apply commits to bbolt without fsync and indexes nothing for
-	// search; Close syncs bbolt and then builds both search indexes from it in batches of
+	// finishes (fangxin rebuild), by one projector. Apply records events in a bbolt transaction
+	// committed without fsync every BulkCommit events, folds the merchant profiles in memory and
+	// indexes nothing for search; Close commits the rest, writes the profiles (and their search
+	// hits) once, syncs bbolt and then builds both search indexes from it in batches of
 	// BulkIndexBatch. So Apply is NOT durable on return, a crash leaves a folder that must be
-	// removed, and searches find nothing until the store was closed and reopened. Default false.
+	// removed, and reads see nothing reliable (searches nothing at all) until the store was
+	// closed and reopened. Default false.
 	Bulk bool
+	// BulkCommit is how many events Apply records in one bbolt transaction in Bulk mode before it
+	// commits it (without fsync). Apply answers before that commit; a store error after it has
+	// answered breaks the build (Store.BulkErr). Default 10000.
+	BulkCommit int
 	// BulkIndexBatch is how many documents Close writes per bleve batch in Bulk mode. Default
 	// 5000.
 	BulkIndexBatch int
@@ -65,6 +72,9 @@ func (o *Options) setDefaults() {
 	if o.IndexRetry == 0 {
 		o.IndexRetry = time.Second
 	}
+	if o.BulkCommit == 0 {
+		o.BulkCommit = 10_000
+	}
 	if o.BulkIndexBatch == 0 {
 		o.BulkIndexBatch = 5000
 	}
@@ -84,6 +94,9 @@ func (o Options) Validate() error {
 	}
 	if o.IndexRetry < 0 {
 		errs = append(errs, errors.New("embedded: IndexRetry must be ≥ 0 (0 = default)"))
+	}
+	if o.BulkCommit < 0 || o.BulkCommit > 10*maxMaxBatch {
+		errs = append(errs, fmt.Errorf("embedded: BulkCommit %d must be between 1 and %d (0 = default)", o.BulkCommit, 10*maxMaxBatch))
 	}
 	if o.BulkIndexBatch < 0 || o.BulkIndexBatch > maxMaxBatch {
 		errs = append(errs, fmt.Errorf("embedded: BulkIndexBatch %d must be between 1 and %d (0 = default)", o.BulkIndexBatch, maxMaxBatch))

@@ -6,8 +6,10 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -61,6 +63,16 @@ type Store struct {
 	// afterCommit, when set (tests only), runs between the bbolt commit and the bleve batch of
 	// each group; an error leaves the group's search documents pending, as a crash would.
 	afterCommit atomic.Pointer[func() error]
+
+	// Bulk mode only. mem holds the merchant profiles, folded in memory and written to bbolt
+	// once, at Close (see bulkProfile). bulkTx is the write transaction that stays open across
+	// groups until Options.BulkCommit events have been applied in it. The commit goroutine owns
+	// the three until it ends; then Close does. bulkErr is a failure that broke the build.
+	mem          map[string]*bulkProfile
+	bulkTx       *bolt.Tx
+	bulkTxEvents int
+	bulkErrMu    sync.Mutex
+	bulkErr      error
 }
 
 type request struct {
@@ -106,6 +118,9 @@ func Open(dir string, opts Options) (*Store, error) {
 		return nil, fmt.Errorf("embedded: open views.db: %w", err)
 	}
 	s := &Store{opts: opts, db: db}
+	if opts.Bulk {
+		s.mem = map[string]*bulkProfile{}
+	}
 	if err := s.init(dir); err != nil {
 		s.closeStores()
 		return nil, err
@@ -484,6 +499,10 @@ func deletePending(tx *bolt.Tx, keys [][]byte) error {
 
 // commit records the group in one bbolt transaction and collects the documents to index.
 func (s *Store) commit(g *group) {
+	if s.opts.Bulk {
+		s.commitBulk(g)
+		return
+	}
 	g.results = make([]result, len(g.reqs))
 	cleared := s.takeCleared()
 	err := s.db.Update(func(tx *bolt.Tx) error {
@@ -491,7 +510,6 @@ func (s *Store) commit(g *group) {
 			return err
 		}
 		w := newWriter(tx)
-		w.bulk = s.opts.Bulk
 		for i, r := range g.reqs {
 			res, err := w.apply(r)
 			if err != nil {
@@ -501,9 +519,6 @@ func (s *Store) commit(g *group) {
 		}
 		if err := w.flush(); err != nil {
 			return err
-		}
-		if s.opts.Bulk {
-			return nil // no search documents: Close indexes everything at once
 		}
 		var err error
 		g.events, g.merchants, err = w.docs()
@@ -517,6 +532,89 @@ func (s *Store) commit(g *group) {
 	}
 }
 
+// commitBulk applies the group in Bulk mode: in the open bulk transaction, committed (without
+// fsync) once Options.BulkCommit events are in it, and by Close. The callers are answered before
+// that commit: a bulk build is thrown away unless Close finishes (it syncs bbolt before it
+// builds the search indexes, and fangxin rebuild hands the folder over only after that), so
+// nothing applied here can be lost from a build that is kept. A store error, which would roll
+// back events already answered, breaks the build instead: this and every later Apply, and Close,
+// return it (BulkErr).
+func (s *Store) commitBulk(g *group) {
+	g.results = make([]result, len(g.reqs))
+	if err := s.BulkErr(); err != nil {
+		g.err = err
+		return
+	}
+	if s.bulkTx == nil {
+		tx, err := s.db.Begin(true)
+		if err != nil {
+			g.err = s.failBulk(err)
+			return
+		}
+		s.bulkTx = tx
+	}
+	w := newWriter(s.bulkTx)
+	w.bulk, w.mem = true, s.mem
+	for i, r := range g.reqs {
+		res, err := w.apply(r)
+		if err != nil {
+			g.err = s.failBulk(err)
+			return
+		}
+		g.results[i] = res
+		if res.applied {
+			s.bulkTxEvents++
+		}
+	}
+	// The group's profiles become the current ones. (A request whose fold failed changed none.)
+	for uscc, ps := range w.profiles {
+		if ps.dirty {
+			s.mem[uscc] = &bulkProfile{p: ps.prof, dirty: true}
+		}
+	}
+	if s.bulkTxEvents >= s.opts.BulkCommit {
+		if err := s.commitBulkTx(); err != nil {
+			g.err = err
+		}
+	}
+}
+
+// commitBulkTx commits the open bulk transaction, if any.
+func (s *Store) commitBulkTx() error {
+	if s.bulkTx == nil {
+		return s.BulkErr()
+	}
+	tx := s.bulkTx
+	s.bulkTx, s.bulkTxEvents = nil, 0
+	if err := tx.Commit(); err != nil {
+		return s.failBulk(err)
+	}
+	return nil
+}
+
+// failBulk records the error that broke a bulk build, rolls back the open transaction and returns
+// the error every later call gets.
+func (s *Store) failBulk(err error) error {
+	if s.bulkTx != nil {
+		_ = s.bulkTx.Rollback()
+		s.bulkTx, s.bulkTxEvents = nil, 0
+	}
+	s.bulkErrMu.Lock()
+	defer s.bulkErrMu.Unlock()
+	if s.bulkErr == nil {
+		s.bulkErr = fmt.Errorf("embedded: the bulk build failed and must start over in a new folder: %w", err)
+	}
+	return s.bulkErr
+}
+
+// BulkErr returns the error that broke a Bulk build (Apply then fails every call and Close
+// returns it), or nil. A caller waiting for a bulk build to catch up should give up on it.
+func (s *Store) BulkErr() error {
+	s.bulkErrMu.Lock()
+	defer s.bulkErrMu.Unlock()
+	return s.bulkErr
+}
+
 // writer applies requests inside one bbolt write transaction.
 type writer struct {
 	tx                         *bolt.Tx
@@ -526,7 +624,8 @@ type writer struct {
 	eventKeys   map[string][]byte        // event key -> timeline key, to index
 	refresh     map[string]bool          // merchants whose every event is re-indexed
 	pendingKeys [][]byte
-	bulk        bool // Options.Bulk: no pending markers
+	bulk        bool                    // Options.Bulk: no pending markers, no search documents
+	mem         map[string]*bulkProfile // Store.mem (Bulk mode): read only here
 }
 
 type profileState struct {
@@ -554,6 +653,21 @@ func (w *writer) profile(uscc string) (*profileState, error) {
 		return ps, nil
 	}
 	ps := &profileState{}
+	if w.mem != nil {
+		// Bulk mode: the profile is kept decoded in memory (or, in a folder built before, still
+		// only in bbolt). No search documents are built, so no before-document either.
+		if bp, ok := w.mem[uscc]; ok {
+			ps.prof = bp.p
+		} else if v := w.prf.Get([]byte(uscc)); v != nil {
+			p, err := decodeProfile(v)
+			if err != nil {
+				return nil, err
+			}
+			ps.prof = &p
+		}
+		w.profiles[uscc] = ps
+		return ps, nil
+	}
 	if v := w.prf.Get([]byte(uscc)); v != nil {
 		ps.enc = bytes.Clone(v)
 		p, err := decodeProfile(ps.enc)
@@ -630,24 +744,19 @@ func (w *writer) apply(r *request) (result, error) {
 		if err != nil {
 			return result{}, err
 		}
-		enc := ps.enc
-		if moving != nil && moving.move {
-			// The linked event is folded first, then the link itself.
-			moved := &request{entry: moving.entry, pos: r.pos, fold: r.fold}
-			if _, enc, _, err = foldInto(enc, moved, ev.Subject); err != nil {
-				return result{err: err}, nil
+		if w.mem != nil {
+			var moved *request
+			if moving != nil && moving.move {
+				moved = &request{entry: moving.entry, pos: r.pos, fold: r.fold}
 			}
+			prof, err := foldCopy(ps.prof, moved, r, ev.Subject)
+			if err != nil {
+				return result{err: err}, nil // the fold failed: nothing of this request is written
+			}
+			ps.prof, ps.dirty = prof, true
+		} else if err := w.foldEncoded(ps, r, moving, &flags); err != nil {
+			return result{err: err}, nil
 		}
-		prof, enc, changed, err := foldInto(enc, r, ev.Subject)
-		if err != nil {
-			return result{err: err}, nil // the fold failed: nothing of this request is written
-		}
-		ps.prof = prof
-		if changed {
-			flags |= pendingRefresh
-			w.refresh[ev.Subject] = true
-		}
-		ps.enc, ps.dirty = enc, true
 	}
 	tlKey := timelineKey(ev.Subject, ev.Time, ev.Key())
 	if err := w.timeline.Put(tlKey, value); err != nil {
@@ -659,13 +768,41 @@ func (w *writer) apply(r *request) (result, error) {
 	if err := w.markPending(key, flags); err != nil {
 		return result{}, err
 	}
-	w.eventKeys[string(key)] = tlKey
+	if !w.bulk {
+		w.eventKeys[string(key)] = tlKey
+	}
 	if moving != nil && moving.move {
 		if err := w.moveTarget(moving); err != nil {
 			return result{}, err
 		}
 	}
 	return result{applied: true}, nil
+}
+
+// foldEncoded folds r (after the linked event being moved, if any) into the profile's encoding,
+// the way every live group does: decode, fold, encode.
+func (w *writer) foldEncoded(ps *profileState, r *request, moving *linkMove, flags *byte) error {
+	uscc := r.entry.Event.Subject
+	enc := ps.enc
+	if moving != nil && moving.move {
+		// The linked event is folded first, then the link itself.
+		moved := &request{entry: moving.entry, pos: r.pos, fold: r.fold}
+		var err error
+		if _, enc, _, err = foldInto(enc, moved, uscc); err != nil {
+			return err
+		}
+	}
+	prof, enc, changed, err := foldInto(enc, r, uscc)
+	if err != nil {
+		return err // the fold failed: nothing of this request is written
+	}
+	ps.prof = prof
+	if changed {
+		*flags |= pendingRefresh
+		w.refresh[uscc] = true
+	}
+	ps.enc, ps.dirty = enc, true
+	return nil
 }
 
 // linkMove is the target of a merchant.linked event being applied.
@@ -763,8 +900,8 @@ func foldInto(enc []byte, r *request, uscc string) (p *projections.MerchantProfi
 	return p, out, p.Name != name || p.Township != township, nil
 }
 
-// flush writes the profiles the group changed.
-// flush writes the profiles the group changed, and their search hits when those changed.
+// flush writes the profiles the group changed, and their search hits when those changed. (In Bulk
+// mode profiles stay in memory until Close: writeBulkProfiles.)
 func (w *writer) flush() error {
 	hits := w.tx.Bucket(bucketHits)
 	for uscc, ps := range w.profiles {
@@ -787,6 +924,97 @@ func (w *writer) flush() error {
 	}
 	return nil
 }
+
+// foldCopy is foldInto for Bulk mode, without JSON: it folds moved (the linked event being moved,
+// if any) and r into a copy of p (nil: no profile yet) and returns the copy. p itself is never
+// changed, so a fold that panics half-way leaves nothing behind, as in foldInto.
+func foldCopy(p *projections.MerchantProfile, moved, r *request, uscc string) (out *projections.MerchantProfile, err error) {
+	if p == nil {
+		out = &projections.MerchantProfile{USCC: uscc}
+	} else {
+		out = cloneProfile(p)
+	}
+	defer func() {
+		if v := recover(); v != nil {
+			out, err = nil, fmt.Errorf("embedded: fold panicked on %s: %v", r.entry.Event.Key(), v)
+		}
+	}()
+	for _, q := range []*request{moved, r} {
+		if q == nil {
+			continue
+		}
+		q.fold(out, q.entry.Event)
+		out.USCC = uscc
+		out.LastPosition = r.pos
+	}
+	return out, nil
+}
+
+// cloneProfile copies p deeply enough that folding into the copy never changes p: its maps and
+// slices are copied (the pointers inside them point at values a fold replaces, never changes).
+func cloneProfile(p *projections.MerchantProfile) *projections.MerchantProfile {
+	c := *p
+	c.CountsByType = maps.Clone(p.CountsByType)
+	c.CountsByBureau = maps.Clone(p.CountsByBureau)
+	c.OpenComplaints = slices.Clone(p.OpenComplaints)
+	c.Certifications = slices.Clone(p.Certifications)
+	c.CreditListings = slices.Clone(p.CreditListings)
+	return &c
+}
+
+// bulkProfile is a merchant's profile as folded so far in Bulk mode. dirty: not yet in bbolt.
+type bulkProfile struct {
+	p     *projections.MerchantProfile
+	dirty bool
+}
+
+// writeBulkProfiles writes the profiles folded in memory in Bulk mode, and their search hits, in
+// key order (appending to bbolt's pages rather than splitting them), in transactions of
+// bulkProfileTx profiles.
+func (s *Store) writeBulkProfiles() error {
+	usccs := make([]string, 0, len(s.mem))
+	for uscc, bp := range s.mem {
+		if bp.dirty {
+			usccs = append(usccs, uscc)
+		}
+	}
+	slices.Sort(usccs)
+	for len(usccs) > 0 {
+		chunk := usccs[:min(len(usccs), bulkProfileTx)]
+		usccs = usccs[len(chunk):]
+		err := s.db.Update(func(tx *bolt.Tx) error {
+			prf, hits := tx.Bucket(bucketProfiles), tx.Bucket(bucketHits)
+			prf.FillPercent, hits.FillPercent = 1, 1 // appended in order: fill the pages
+			for _, uscc := range chunk {
+				p := s.mem[uscc].p
+				enc, err := json.Marshal(p)
+				if err != nil {
+					return fmt.Errorf("embedded: encode profile: %w", err)
+				}
+				hit, err := json.Marshal(newHit(p))
+				if err != nil {
+					return err
+				}
+				if err := prf.Put([]byte(uscc), enc); err != nil {
+					return err
+				}
+				if err := hits.Put([]byte(uscc), hit); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			return err
+		}
+		for _, uscc := range chunk {
+			s.mem[uscc].dirty = false
+		}
+	}
+	return nil
+}
+
+const bulkProfileTx = 10_000
 
 // newHit is what SearchMerchants returns of a profile. It is kept beside the profile so that a
 // search decodes a few hundred bytes per hit, not a profile with its open complaints.
@@ -1005,6 +1233,12 @@ func (s *Store) indexChunked(evDocs map[string]*eventDoc, mDocs map[string]*merc
 
 // finishBulk ends a Bulk build: bbolt is synced, then both search indexes are built from it.
 func (s *Store) finishBulk() error {
+	if err := s.commitBulkTx(); err != nil {
+		return err
+	}
+	if err := s.writeBulkProfiles(); err != nil {
+		return fmt.Errorf("embedded: writing the profiles: %w", err)
+	}
 	if err := s.db.Sync(); err != nil {
 		return fmt.Errorf("embedded: sync views.db: %w", err)
 	}
@@ -1015,61 +1249,141 @@ func (s *Store) finishBulk() error {
 	return nil
 }
 
-// reindexAll rebuilds the (re)created indexes from views.db, streaming in chunks.
+// reindexAll rebuilds the (re)created indexes from views.db, streaming in chunks of
+// Options.RecoveryBatch documents: one goroutine reads the timeline in key order and hands the
+// chunks to indexWorkers goroutines, each building the documents and writing them as one bleve
+// batch (scorch builds the segments of concurrent batches in parallel), while the merchant index
+// is built alongside.
 func (s *Store) reindexAll(merchants, evs bool) error {
+	var wg sync.WaitGroup
+	var errM error
+	if merchants {
+		wg.Add(1)
+		go func() { defer wg.Done(); errM = s.reindexMerchants() }()
+	}
+	var errE error
+	if evs {
+		errE = s.reindexEvents()
+	}
+	wg.Wait()
+	return errors.Join(errE, errM)
+}
+
+// indexWorkers is how many goroutines build event documents and bleve batches in reindexAll.
+const indexWorkers = 2
+
+// rawEntry is a timeline entry as read from bbolt, valid while the reading transaction is open.
+type rawEntry struct {
+	uscc  string // the timeline's merchant prefix
+	key   string
+	value []byte
+}
+
+func (s *Store) reindexEvents() error {
 	return s.db.View(func(tx *bolt.Tx) error {
 		n := s.opts.RecoveryBatch
-		if evs {
-			b := newDocBuilder(tx)
-			c := b.timeline.Cursor()
-			var prefixUSCC string
+		chunks := make(chan []rawEntry, 1)
+		stop := make(chan struct{})
+		var stopOnce sync.Once
+		errs := make([]error, indexWorkers)
+		var wg sync.WaitGroup
+		for w := range indexWorkers {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				errs[w] = s.indexChunks(chunks)
+				if errs[w] != nil {
+					stopOnce.Do(func() { close(stop) }) // the producer stops; the others drain
+				}
+			}()
+		}
+		// The workers read the values of this transaction: it stays open until they are done.
+		err := func() error {
+			defer func() { close(chunks); wg.Wait() }()
+			c := tx.Bucket(bucketTimeline).Cursor()
+			chunk := make([]rawEntry, 0, n)
 			for k, v := c.First(); k != nil; k, v = c.Next() {
 				i := bytes.IndexByte(k, 0)
 				if i < 0 {
 					return errCorrupt
 				}
-				uscc := string(k[:i])
-				if uscc != prefixUSCC {
-					clear(b.profiles) // one merchant at a time: keeps memory flat
-					prefixUSCC = uscc
-				}
 				_, key, ok := splitTimelineKey(k[:i+1], k)
 				if !ok {
 					return errCorrupt
 				}
-				if err := b.addEntry(key, v); err != nil {
-					return err
-				}
-				if len(b.events) >= n {
-					if err := s.index(b.events, nil); err != nil {
-						return err
+				chunk = append(chunk, rawEntry{uscc: string(k[:i]), key: key, value: v})
+				if len(chunk) >= n {
+					select {
+					case chunks <- chunk:
+					case <-stop:
+						return nil // the worker's error is reported
 					}
-					clear(b.events)
+					chunk = make([]rawEntry, 0, n)
+				}
+			}
+			if len(chunk) > 0 {
+				select {
+				case chunks <- chunk:
+				case <-stop:
+				}
+			}
+			return nil
+		}()
+		return errors.Join(append(errs, err)...)
+	})
+}
+
+// indexChunks builds the documents of each chunk and writes them as one batch. After an error
+// it keeps receiving (and dropping) chunks until the channel is closed.
+func (s *Store) indexChunks(chunks <-chan []rawEntry) error {
+	var failed error
+	err := s.db.View(func(tx *bolt.Tx) error {
+		b := newDocBuilder(tx)
+		var prefixUSCC string
+		for chunk := range chunks {
+			clear(b.events)
+			for _, e := range chunk {
+				if e.uscc != prefixUSCC {
+					clear(b.profiles) // one merchant at a time: keeps memory flat
+					prefixUSCC = e.uscc
+				}
+				if err := b.addEntry(e.key, e.value); err != nil {
+					return err
 				}
 			}
 			if err := s.index(b.events, nil); err != nil {
 				return err
 			}
 		}
-		if merchants {
-			m := map[string]*merchantDoc{}
-			err := tx.Bucket(bucketProfiles).ForEach(func(k, v []byte) error {
-				p, err := decodeProfile(v)
-				if err != nil {
-					return err
-				}
-				m[string(k)] = newMerchantDoc(&p)
-				if len(m) >= n {
-					err = s.index(nil, m)
-					clear(m)
-				}
-				return err
-			})
+		return nil
+	})
+	if err != nil {
+		failed = err
+		for range chunks {
+		}
+	}
+	return failed
+}
+
+func (s *Store) reindexMerchants() error {
+	return s.db.View(func(tx *bolt.Tx) error {
+		n := s.opts.RecoveryBatch
+		m := map[string]*merchantDoc{}
+		err := tx.Bucket(bucketProfiles).ForEach(func(k, v []byte) error {
+			p, err := decodeProfile(v)
 			if err != nil {
 				return err
 			}
-			return s.index(nil, m)
+			m[string(k)] = newMerchantDoc(&p)
+			if len(m) >= n {
+				err = s.index(nil, m)
+				clear(m)
+			}
+			return err
+		})
+		if err != nil {
+			return err
 		}
-		return nil
+		return s.index(nil, m)
 	})
 }

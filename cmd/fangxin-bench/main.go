@@ -289,6 +289,11 @@ func scale(r *report, dir string) error {
 	if err := h.caughtUp(10 * time.Minute); err != nil {
 		return err
 	}
+	settle := time.Now()
+	if err := h.settled(30 * time.Minute); err != nil {
+		return err
+	}
+	r.add("scale: restarted hub's rule engine and linker replayed the log", time.Since(settle).Round(time.Second).String(), "queries are timed after it")
 	c := &client{url: h.url, keys: map[string]string{"amr": strings.TrimSpace(string(key))}}
 	usccs := merchantsOf(evs)
 	c.timeQueries(200, func(i int) string { return "/v1/merchants/" + usccs[rand.IntN(len(usccs))] + "/history?limit=50" }) // warm the page cache
@@ -468,6 +473,30 @@ func (h *hubProc) caughtUp(limit time.Duration) error {
 		time.Sleep(20 * time.Millisecond)
 	}
 	return fmt.Errorf("views did not catch up within %s", limit)
+}
+
+// settled waits until every consumer group of the hub (views, rules, incidents, linker,
+// webhooks) has handled the whole log: a restarted hub replays the log in its rule engine and
+// linker, and queries timed meanwhile measure that replay as much as the read model.
+func (h *hubProc) settled(limit time.Duration) error {
+	re := regexp.MustCompile(`(?m)^fangxin_consumer_lag_events\{group="([^"]+)"\} (\S+)$`)
+	deadline := time.Now().Add(limit)
+	for time.Now().Before(deadline) {
+		if resp, err := http.Get(h.url + "/metrics"); err == nil {
+			b, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			ms := re.FindAllSubmatch(b, -1)
+			quiet := len(ms) > 0
+			for _, m := range ms {
+				quiet = quiet && string(m[2]) == "0"
+			}
+			if quiet {
+				return nil
+			}
+		}
+		time.Sleep(time.Second)
+	}
+	return fmt.Errorf("the hub's consumer groups did not catch up within %s", limit)
 }
 
 // stop ends the hub and returns its peak resident memory in bytes.

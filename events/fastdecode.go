@@ -158,27 +158,15 @@ func decodeStructuredFast(body []byte) (Decoded, bool) {
 // members reads the JSON object at sc.i (b holds the same bytes as sc.s) and records its
 // members in attrs. It returns false on anything but a well-formed object.
 func (sc *fastScanner) members(b []byte, attrs *ceAttrs) bool {
-	sc.i++ // {
-	sc.skipSpace()
-	if sc.i < len(sc.s) && sc.s[sc.i] == '}' {
-		sc.i++
+	if sc.open('}') {
 		return true
 	}
 	for {
-		if sc.i >= len(sc.s) || sc.s[sc.i] != '"' {
-			return false
-		}
-		key, ok := sc.str(true)
+		key, ok := sc.memberKey()
 		if !ok {
 			return false
 		}
 		plainKey := sc.ascii
-		sc.skipSpace()
-		if sc.i >= len(sc.s) || sc.s[sc.i] != ':' {
-			return false
-		}
-		sc.i++
-		sc.skipSpace()
 		start := sc.i
 		if !sc.value(nil, 2) {
 			return false
@@ -187,19 +175,8 @@ func (sc *fastScanner) members(b []byte, attrs *ceAttrs) bool {
 		if !plainKey {
 			attrs.other = true // the SDK may read an escaped key otherwise: let it
 		}
-		sc.skipSpace()
-		if sc.i >= len(sc.s) {
-			return false
-		}
-		switch sc.s[sc.i] {
-		case '}':
-			sc.i++
-			return true
-		case ',':
-			sc.i++
-			sc.skipSpace()
-		default:
-			return false
+		if done, ok := sc.next('}'); !ok || done {
+			return ok
 		}
 	}
 }

@@ -310,28 +310,66 @@ func (sc *fastScanner) literal(lit string) bool {
 	return true
 }
 
+// open steps over the opening byte of an object or array at sc.i and the space after it, and
+// reports whether the container is empty (its closing byte close follows, and is stepped over).
+func (sc *fastScanner) open(close byte) (empty bool) {
+	sc.i++
+	sc.skipSpace()
+	if sc.i < len(sc.s) && sc.s[sc.i] == close {
+		sc.i++
+		return true
+	}
+	return false
+}
+
+// memberKey reads an object member's key and the colon after it, leaving sc.i at the value;
+// sc.ascii then tells whether the key was plain. ok is false on anything else.
+func (sc *fastScanner) memberKey() (key string, ok bool) {
+	if sc.i >= len(sc.s) || sc.s[sc.i] != '"' {
+		return "", false
+	}
+	if key, ok = sc.str(true); !ok {
+		return "", false
+	}
+	plain := sc.ascii
+	sc.skipSpace()
+	if sc.i >= len(sc.s) || sc.s[sc.i] != ':' {
+		return "", false
+	}
+	sc.i++
+	sc.skipSpace()
+	sc.ascii = plain
+	return key, true
+}
+
+// next reads what follows a member or element: the container's closing byte close (done) or a
+// comma and the space after it. ok is false on anything else.
+func (sc *fastScanner) next(close byte) (done, ok bool) {
+	sc.skipSpace()
+	if sc.i >= len(sc.s) {
+		return false, false
+	}
+	switch sc.s[sc.i] {
+	case close:
+		sc.i++
+		return true, true
+	case ',':
+		sc.i++
+		sc.skipSpace()
+		return false, true
+	}
+	return false, false
+}
+
 func (sc *fastScanner) object(n *fastNode, depth int) bool {
-	sc.i++ // {
 	var seen uint64
 	count := 0
-	sc.skipSpace()
-	if sc.i < len(sc.s) && sc.s[sc.i] == '}' {
-		sc.i++
-	} else {
+	if !sc.open('}') {
 		for {
-			if sc.i >= len(sc.s) || sc.s[sc.i] != '"' {
-				return false
-			}
-			key, ok := sc.str(true)
+			key, ok := sc.memberKey()
 			if !ok {
 				return false
 			}
-			sc.skipSpace()
-			if sc.i >= len(sc.s) || sc.s[sc.i] != ':' {
-				return false
-			}
-			sc.i++
-			sc.skipSpace()
 			var child *fastNode
 			idx, known := -1, false
 			if n != nil {
@@ -353,19 +391,11 @@ func (sc *fastScanner) object(n *fastNode, depth int) bool {
 				return false
 			}
 			count++
-			sc.skipSpace()
-			if sc.i >= len(sc.s) {
+			if done, ok := sc.next('}'); !ok {
 				return false
-			}
-			if sc.s[sc.i] == '}' {
-				sc.i++
+			} else if done {
 				break
 			}
-			if sc.s[sc.i] != ',' {
-				return false
-			}
-			sc.i++
-			sc.skipSpace()
 		}
 	}
 	if n == nil {
@@ -376,17 +406,13 @@ func (sc *fastScanner) object(n *fastNode, depth int) bool {
 }
 
 func (sc *fastScanner) array(n *fastNode, depth int) bool {
-	sc.i++ // [
 	var items *fastNode
 	if n != nil {
 		items = n.items
 	}
 	var uniq []string
 	count := 0
-	sc.skipSpace()
-	if sc.i < len(sc.s) && sc.s[sc.i] == ']' {
-		sc.i++
-	} else {
+	if !sc.open(']') {
 		for {
 			if n != nil && n.unique {
 				// items is a string schema (compileFast): remember the values.
@@ -407,19 +433,11 @@ func (sc *fastScanner) array(n *fastNode, depth int) bool {
 				return false
 			}
 			count++
-			sc.skipSpace()
-			if sc.i >= len(sc.s) {
+			if done, ok := sc.next(']'); !ok {
 				return false
-			}
-			if sc.s[sc.i] == ']' {
-				sc.i++
+			} else if done {
 				break
 			}
-			if sc.s[sc.i] != ',' {
-				return false
-			}
-			sc.i++
-			sc.skipSpace()
 		}
 	}
 	return n == nil || ((n.minItems < 0 || count >= n.minItems) && (n.maxItems < 0 || count <= n.maxItems))

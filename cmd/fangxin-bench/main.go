@@ -151,16 +151,10 @@ func bench(work string) error {
 	c := &client{url: h.url, keys: keys}
 
 	// Ingest: every event through the gateway in batches, several clients.
-	batches, err := encodeBatches(evs, *batch)
+	ingest, lat, ingStart, err := c.ingest(evs)
 	if err != nil {
 		return err
 	}
-	ingStart := time.Now()
-	lat, err := c.pushAll(batches, *clients)
-	if err != nil {
-		return err
-	}
-	ingest := float64(len(evs)) / time.Since(ingStart).Seconds()
 	r.add(fmt.Sprintf("gateway ingest (batches of %d, %d clients)", *batch, *clients), rate(ingest),
 		fmt.Sprintf("%.0f%% of bare append (target ≥ 25%%)", 100*ingest/appendRate))
 	r.add("ack latency per batch p50 / p99", fmt.Sprintf("%s / %s", ms(pct(lat, 50)), ms(pct(lat, 99))), "")
@@ -217,19 +211,12 @@ func bench(work string) error {
 	r.add("hub peak memory (VmHWM)", fmt.Sprintf("%d MiB", peak>>20), "")
 
 	// Rebuild.
-	cmd := exec.Command(*bin, "rebuild", "--data-dir", dir, "--log-level", "warn")
-	cmd.Env = embeddedEnv()
-	var out bytes.Buffer
-	cmd.Stdout = &out
-	cmd.Stderr = os.Stderr
-	rs := time.Now()
-	if err := cmd.Run(); err != nil {
-		return fmt.Errorf("rebuild: %w", err)
+	took, maxrss, out, err := rebuild(dir)
+	if err != nil {
+		return err
 	}
-	took := time.Since(rs)
-	ru := cmd.ProcessState.SysUsage().(*syscall.Rusage)
-	r.add("rebuild (fangxin rebuild, whole log)", took.Round(time.Second).String(), strings.TrimSpace(out.String())+"; target 1M ≤ 5 min")
-	r.add("rebuild peak memory (maxrss)", fmt.Sprintf("%d MiB", ru.Maxrss>>10), "")
+	r.add("rebuild (fangxin rebuild, whole log)", took.Round(time.Second).String(), out+"; target 1M ≤ 5 min")
+	r.add("rebuild peak memory (maxrss)", fmt.Sprintf("%d MiB", maxrss>>20), "")
 	return rest(r, work, evs)
 }
 
@@ -267,19 +254,12 @@ func scale(r *report, dir string) error {
 	if err != nil {
 		return err
 	}
-	cmd := exec.Command(*bin, "rebuild", "--data-dir", dir, "--log-level", "warn")
-	cmd.Env = embeddedEnv()
-	var out bytes.Buffer
-	cmd.Stdout = &out
-	cmd.Stderr = os.Stderr
-	rs := time.Now()
-	if err := cmd.Run(); err != nil {
-		return fmt.Errorf("scale rebuild: %w", err)
+	took, maxrss, _, err := rebuild(dir)
+	if err != nil {
+		return fmt.Errorf("scale: %w", err)
 	}
-	took := time.Since(rs)
-	ru := cmd.ProcessState.SysUsage().(*syscall.Rusage)
 	r.add(fmt.Sprintf("scale: rebuild of %d events", len(evs)), fmt.Sprintf("%s, %s", took.Round(time.Second), rate(float64(len(evs))/took.Seconds())),
-		fmt.Sprintf("target 1M ≤ 5 min; peak memory %d MiB", ru.Maxrss>>10))
+		fmt.Sprintf("target 1M ≤ 5 min; peak memory %d MiB", maxrss>>20))
 
 	h, err := start(dir)
 	if err != nil {
@@ -780,4 +760,36 @@ func (c *client) pacedBatches(usccs []string, rps float64, d time.Duration, onAc
 	}
 	wg.Wait()
 	return sent, firstErr
+}
+
+// rebuild runs `fangxin rebuild` on the embedded hub in dir and returns how long it took, its
+// peak resident memory in bytes and what it printed.
+func rebuild(dir string) (took time.Duration, maxrss int64, out string, err error) {
+	cmd := exec.Command(*bin, "rebuild", "--data-dir", dir, "--log-level", "warn")
+	cmd.Env = embeddedEnv()
+	var b bytes.Buffer
+	cmd.Stdout = &b
+	cmd.Stderr = os.Stderr
+	start := time.Now()
+	if err := cmd.Run(); err != nil {
+		return 0, 0, "", fmt.Errorf("rebuild: %w", err)
+	}
+	took = time.Since(start)
+	ru := cmd.ProcessState.SysUsage().(*syscall.Rusage)
+	return took, ru.Maxrss << 10, strings.TrimSpace(b.String()), nil
+}
+
+// ingest pushes every event through the gateway in batches of -batch from -clients clients,
+// encoded before the clock starts, and returns events/s, each push's latency and the start.
+func (c *client) ingest(evs []events.Event) (float64, []time.Duration, time.Time, error) {
+	batches, err := encodeBatches(evs, *batch)
+	if err != nil {
+		return 0, nil, time.Time{}, err
+	}
+	start := time.Now()
+	lat, err := c.pushAll(batches, *clients)
+	if err != nil {
+		return 0, nil, start, err
+	}
+	return float64(len(evs)) / time.Since(start).Seconds(), lat, start, nil
 }

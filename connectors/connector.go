@@ -197,10 +197,7 @@ func NewRegistry() *Registry {
 // AddSource registers kinds; a name registered twice panics (a programming error).
 func (r *Registry) AddSource(ks ...SourceKind) *Registry {
 	for _, k := range ks {
-		if _, dup := r.sources[k.Name]; dup {
-			panic(fmt.Sprintf("connectors: source kind %q registered twice", k.Name))
-		}
-		r.sources[k.Name] = k
+		register(r.sources, "source", k.Name, k)
 	}
 	return r
 }
@@ -208,12 +205,16 @@ func (r *Registry) AddSource(ks ...SourceKind) *Registry {
 // AddSink registers kinds; a name registered twice panics.
 func (r *Registry) AddSink(ks ...SinkKind) *Registry {
 	for _, k := range ks {
-		if _, dup := r.sinks[k.Name]; dup {
-			panic(fmt.Sprintf("connectors: sink kind %q registered twice", k.Name))
-		}
-		r.sinks[k.Name] = k
+		register(r.sinks, "sink", k.Name, k)
 	}
 	return r
+}
+
+func register[K any](m map[string]K, what, name string, k K) {
+	if _, dup := m[name]; dup {
+		panic(fmt.Sprintf("connectors: %s kind %q registered twice", what, name))
+	}
+	m[name] = k
 }
 
 // Source returns the source kind registered under name.

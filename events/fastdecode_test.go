@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"reflect"
 	"slices"
-	"strconv"
 	"testing"
 )
 
@@ -255,13 +254,7 @@ func FuzzFastDecode(f *testing.F) {
 // validator (with the payload-struct decoding) for the data. It leaves out the envelope checks
 // (a few µs per event), so it understates the old cost a little.
 func BenchmarkDecodeHTTPBatchReference(b *testing.B) {
-	evs := make([]Event, 100)
-	for i := range evs {
-		evs[i] = Example(TypeComplaintReceived)
-		evs[i].ID = strconv.Itoa(i)
-	}
-	body, _ := EncodeBatch(evs)
-	b.SetBytes(int64(len(body)))
+	body, _ := benchBatch(b)
 	for b.Loop() {
 		var elems []json.RawMessage
 		if derr := decodeJSON("body", body, &elems, "array"); derr != nil {

@@ -30,6 +30,12 @@ import (
 // fields) and decoding into the payload struct (integers without fraction or exponent and in
 // range, numbers compared exactly, date-times Go's time.Time reads).
 
+// fastTypeOf maps JSON Schema type names to fastTypes.
+var fastTypeOf = map[string]fastTypes{
+	"null": ftNull, "boolean": ftBoolean, "number": ftNumber, "integer": ftInteger,
+	"string": ftString, "array": ftArray, "object": ftObject,
+}
+
 // fastTypes is a set of JSON types.
 type fastTypes uint8
 
@@ -134,22 +140,7 @@ func compileFast(s *jsonschema.Schema, depth int) (*fastNode, error) {
 	if s.Types != nil {
 		n.types = 0
 		for _, t := range s.Types.ToStrings() {
-			switch t {
-			case "null":
-				n.types |= ftNull
-			case "boolean":
-				n.types |= ftBoolean
-			case "number":
-				n.types |= ftNumber
-			case "integer":
-				n.types |= ftInteger
-			case "string":
-				n.types |= ftString
-			case "array":
-				n.types |= ftArray
-			case "object":
-				n.types |= ftObject
-			}
+			n.types |= fastTypeOf[t]
 		}
 	}
 	if s.Enum != nil {

@@ -7,6 +7,10 @@
 // subscriptions and an outbox of deliveries; backends in delivery/boltstore and
 // delivery/esstore, one conformance suite in delivery/storetest), Service (what the gateway
 // calls), Deliverer (a log consumer that enqueues, and a worker pool that sends).
+//
+// Order: the workers send in parallel, so two deliveries of one incident can arrive out of
+// order, as Standard Webhooks allows; an incident's payloads carry data.sequence (1 for
+// incident.detected, then +1 per lifecycle event) for the receiver to order them.
 package delivery
 
 import (

@@ -3,6 +3,7 @@ package e2e
 import (
 	"encoding/json"
 	"fmt"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -264,8 +265,20 @@ func TestIncidentWebhookRoutedToTheLead(t *testing.T) {
 		Type string                  `json:"type"`
 		Data events.IncidentDetected `json:"data"`
 	}
+	// Deliveries are sent by several workers at once, so two of one incident may arrive out of
+	// order (Standard Webhooks promises no order); data.sequence orders them. Collect until the
+	// update with 40 complaints and every update before it have arrived.
 	var got []incidentPayload
-	for len(got) == 0 || got[len(got)-1].Data.Count < 40 {
+	complete := func() bool {
+		top := 0
+		for _, p := range got {
+			if p.Data.Count >= 40 {
+				top = max(top, p.Data.Sequence)
+			}
+		}
+		return top > 0 && len(got) >= top
+	}
+	for !complete() {
 		var r received
 		select {
 		case r = <-lead.arrived:
@@ -283,6 +296,7 @@ func TestIncidentWebhookRoutedToTheLead(t *testing.T) {
 		}
 		got = append(got, p)
 	}
+	slices.SortFunc(got, func(a, b incidentPayload) int { return a.Data.Sequence - b.Data.Sequence })
 	detected := 0
 	for _, p := range got {
 		if p.Type == events.TypeIncidentDetected {
@@ -293,7 +307,7 @@ func TestIncidentWebhookRoutedToTheLead(t *testing.T) {
 		}
 	}
 	if detected != 1 || got[0].Type != events.TypeIncidentDetected || got[0].Data.ResponsibleBureau[0] != "amr" {
-		t.Errorf("want incident.detected once, first, routed to amr first: %+v", got)
+		t.Errorf("want incident.detected once, first in sequence, routed to amr first: %+v", got)
 	}
 	last := got[len(got)-1].Data
 	if last.Level != "III" || last.Rule != "merchant-complaint-burst" {

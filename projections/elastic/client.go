@@ -78,7 +78,10 @@ type httpError struct {
 }
 
 func (e *httpError) Error() string {
-	if e.err != nil && e.err.Type != "" {
+	switch {
+	case e.err != nil && e.err.Type != "" && e.status == http.StatusOK: // an item of a bulk answer
+		return fmt.Sprintf("elastic: %s: %s", e.op, e.err)
+	case e.err != nil && e.err.Type != "":
 		return fmt.Sprintf("elastic: %s: %d %s", e.op, e.status, e.err)
 	}
 	return fmt.Sprintf("elastic: %s: %d %s", e.op, e.status, truncate(e.body, 300))
@@ -133,6 +136,21 @@ func statusOf(err error) int {
 	return 0
 }
 
+// indexMissing reports whether err is Elasticsearch saying an index does not exist, at the top or
+// as the cause (an _mget item answers no_shard_available_action_exception caused by it).
+func indexMissing(err error) bool {
+	var he *httpError
+	if !errors.As(err, &he) {
+		return false
+	}
+	for e := he.err; e != nil; e = e.CausedBy {
+		if e.Type == indexNotFound {
+			return true
+		}
+	}
+	return false
+}
+
 // backoff is one retry schedule.
 type backoff struct {
 	cfg   RetryConfig
@@ -165,14 +183,46 @@ func (b *backoff) wait(ctx context.Context) bool {
 	}
 }
 
+// indexNotFound is Elasticsearch's error type for a missing index. Through an alias it can mean
+// that the alias moved under the request (a rebuild's hand-over deletes the generation it left):
+// such answers are asked again movedRetries times, movedPause apart, before they count.
+const (
+	indexNotFound = "index_not_found_exception"
+	movedRetries  = 3
+	movedPause    = 50 * time.Millisecond
+)
+
+// sleepCtx waits d; false when ctx ended first.
+func sleepCtx(ctx context.Context, d time.Duration) bool {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return false
+	case <-t.C:
+		return true
+	}
+}
+
 // call is one HTTP request, rebuilt for every attempt.
 type call func(ctx context.Context, body io.Reader) (*esapi.Response, error)
 
 // do sends req with body, retrying transient failures (no answer, 429, 5xx) with backoff until
 // Retry.MaxElapsed. It returns the status and body of the first answer that is not transient;
 // the error is non-nil only when no such answer came. ok lists the statuses the caller handles;
-// any other is returned as an *httpError.
+// any other is returned as an *httpError. A 404 index_not_found is asked again up to
+// movedRetries times first (an alias may have moved under the request).
 func (c *client) do(ctx context.Context, op string, body []byte, req call, ok ...int) (int, []byte, error) {
+	for moved := 0; ; moved++ {
+		status, respBody, err := c.doRetrying(ctx, op, body, req, ok...)
+		if err == nil || status != http.StatusNotFound || !indexMissing(err) || moved >= movedRetries ||
+			!sleepCtx(ctx, movedPause) {
+			return status, respBody, err
+		}
+	}
+}
+
+func (c *client) doRetrying(ctx context.Context, op string, body []byte, req call, ok ...int) (int, []byte, error) {
 	bo := newBackoff(c.cfg.Retry)
 	var last error
 	for attempt := 0; ; attempt++ {

@@ -27,7 +27,9 @@
 // and writes through the aliases (writes with require_alias, so a deleted generation is never
 // re-created by a write). OpenGeneration builds a new generation while the aliases keep pointing
 // at the live one, and Promote moves both aliases and deletes the old generation in one atomic
-// _aliases call, so queries answer throughout a rebuild and switch to the new views at once.
+// _aliases call, so queries answer throughout a rebuild and switch to the new views at once. A
+// read that resolved an alias an instant before the call gets index_not_found for the generation
+// just deleted; it is asked again (up to three times, 50 ms apart) and then reads the new one.
 //
 // # Chinese text
 //

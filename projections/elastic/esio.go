@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"net/http"
 
 	"github.com/elastic/go-elasticsearch/v8/esapi"
 )
@@ -126,7 +127,24 @@ type gotDoc struct {
 }
 
 // mget reads docs in real time (what is acknowledged, refreshed or not), in order.
+//
+// A read through the aliases can race a rebuild's hand-over: Promote moves the aliases and
+// deletes the old generation in one atomic step, and a request that resolved an alias to the old
+// index just before it answers index_not_found for that document. Asked again, the alias resolves
+// to the new generation, so such an answer is retried (movedRetries times) before it is an error.
 func (s *Store) mget(ctx context.Context, docs []getDoc) ([]gotDoc, error) {
+	for attempt := 0; ; attempt++ {
+		got, err := s.mgetOnce(ctx, docs)
+		if err == nil || !indexMissing(err) || attempt >= movedRetries {
+			return got, err
+		}
+		if !sleepCtx(ctx, movedPause) {
+			return nil, err
+		}
+	}
+}
+
+func (s *Store) mgetOnce(ctx context.Context, docs []getDoc) ([]gotDoc, error) {
 	var out struct {
 		Docs []gotDoc `json:"docs"`
 	}
@@ -141,7 +159,7 @@ func (s *Store) mget(ctx context.Context, docs []getDoc) ([]gotDoc, error) {
 	}
 	for i, d := range out.Docs {
 		if d.Error != nil {
-			return nil, fmt.Errorf("elastic: mget %s/%s: %s", docs[i].Index, docs[i].ID, d.Error)
+			return nil, &httpError{op: fmt.Sprintf("mget %s/%s", docs[i].Index, docs[i].ID), status: http.StatusOK, err: d.Error}
 		}
 	}
 	return out.Docs, nil

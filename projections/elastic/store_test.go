@@ -8,8 +8,10 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -338,6 +340,80 @@ func TestRebuildGeneration(t *testing.T) {
 	if err := reb.Promote(ctx); err == nil {
 		t.Error("a second Promote succeeded")
 	}
+}
+
+// TestReadsDuringHandOver: reads through the aliases go on answering while generation after
+// generation is promoted under them. Promote deletes the generation it leaves in the same atomic
+// step that moves the aliases, so a read that resolved an alias just before gets index_not_found
+// for the old index; asked again, it reads the new one (client.do, Store.mget).
+func TestReadsDuringHandOver(t *testing.T) {
+	t.Parallel()
+	cfg := testConfig(t)
+	ctx := testCtx(t)
+	live := openStore(t, cfg)
+	defer live.Close()
+	log := storetest.Fixture()
+	if err := storetest.ApplyAll(ctx, live, log); err != nil {
+		t.Fatal(err)
+	}
+	stop := make(chan struct{})
+	var reads atomic.Int64
+	errs := make(chan error, 16)
+	var wg sync.WaitGroup
+	for r := 0; r < 4; r++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := 0; ; i++ {
+				select {
+				case <-stop:
+					return
+				case <-time.After(10 * time.Millisecond):
+				}
+				var err error
+				switch (r + i) % 3 {
+				case 0:
+					_, _, err = live.Profile(ctx, storetest.LaoZhang)
+				case 1:
+					_, err = live.History(ctx, projections.HistoryQuery{USCC: storetest.LaoZhang, Limit: 5})
+				default:
+					_, err = live.SearchEvents(ctx, projections.EventQuery{Q: "火锅", Limit: 5})
+				}
+				reads.Add(1)
+				if err != nil {
+					select {
+					case errs <- err:
+					default:
+					}
+				}
+			}
+		}()
+	}
+	// The new generations need no read-your-writes: Promote refreshes them.
+	quiet := cfg
+	quiet.VisibleOnReturn = false
+	for gen := 2; gen <= 5; gen++ {
+		reb, err := OpenGeneration(ctx, quiet, strconv.Itoa(gen))
+		if err != nil {
+			t.Fatal(err)
+		}
+		t0 := time.Now()
+		if err := storetest.ApplyAll(ctx, reb, log); err != nil {
+			t.Fatal(err)
+		}
+		t.Logf("generation %d built in %v", gen, time.Since(t0))
+		if err := reb.Promote(ctx); err != nil {
+			t.Fatal(err)
+		}
+		reb.Close()
+	}
+	close(stop)
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Errorf("a read during the hand-overs failed: %v", err)
+	}
+	t.Logf("%d reads through four hand-overs", reads.Load())
 }
 
 // TestOutage: Elasticsearch unreachable (a closed loopback port in front of it) makes Apply fail

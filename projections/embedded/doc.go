@@ -39,7 +39,13 @@
 //     waits) into one bbolt transaction (one fsync) and answers them. A second goroutine, the
 //     indexer, takes every group committed since its last write, merges their documents (a
 //     later document of the same id wins) and writes one bleve batch per index, the two in
-//     parallel. Groups reach bleve in commit order. BenchmarkApply reports events/group.
+//     parallel. Groups reach bleve in commit order. While no search waits for it, the indexer
+//     writes at most once per Options.IndexInterval (200 ms): a steady stream of small groups
+//     then makes a few larger segments instead of many small ones, each persisted with its own
+//     fsyncs and merged again later. BenchmarkApply reports events/group.
+//   - The commit stage keeps the decoded profiles of recently folded merchants
+//     (Options.ProfileCache), trusted only while bbolt holds exactly the encoding they came
+//     from, so a merchant's next event does not decode its profile from JSON again.
 //   - Durable on return: Apply returns nil once bbolt has committed (fsync) the event, its
 //     profile and a pending marker for its search documents. The search half is durable through
 //     that marker: the indexer clears it only after scorch has persisted the batch, and Open

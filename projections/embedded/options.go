@@ -25,6 +25,13 @@ type Options struct {
 	// GroupWait bounds how long a group waits for the other Apply calls in progress to join it.
 	// Default 2ms; a lone caller never waits.
 	GroupWait time.Duration
+	// IndexInterval is the least time between two writes of the live indexer to the search
+	// indexes while no search waits for it: the groups committed meanwhile go into one batch,
+	// which makes fewer, larger bleve segments (each persisted with its own fsyncs and merged
+	// again later). A search that needs what is not yet indexed cuts the wait short, so reads
+	// still see every Apply that returned before them. Default 200ms; -1 writes as soon as a
+	// group is committed.
+	IndexInterval time.Duration
 	// IndexRetry is how long the indexer waits before it writes a failed batch of search
 	// documents again (merged with whatever came since). Default 1s.
 	IndexRetry time.Duration
@@ -44,6 +51,9 @@ type Options struct {
 	// BulkIndexBatch is how many documents Close writes per bleve batch in Bulk mode. Default
 	// 5000.
 	BulkIndexBatch int
+	// ProfileCache is how many decoded merchant profiles the live commit stage keeps, so a
+	// merchant's next event skips decoding its profile. Default 20000; -1 turns it off.
+	ProfileCache int
 	// Logger receives the indexer's errors. Default: none.
 	Logger *slog.Logger
 }
@@ -72,11 +82,17 @@ func (o *Options) setDefaults() {
 	if o.IndexRetry == 0 {
 		o.IndexRetry = time.Second
 	}
+	if o.IndexInterval == 0 {
+		o.IndexInterval = 200 * time.Millisecond
+	}
 	if o.BulkCommit == 0 {
 		o.BulkCommit = 10_000
 	}
 	if o.BulkIndexBatch == 0 {
 		o.BulkIndexBatch = 5000
+	}
+	if o.ProfileCache == 0 {
+		o.ProfileCache = 20_000
 	}
 }
 
@@ -92,6 +108,9 @@ func (o Options) Validate() error {
 	if o.GroupWait < 0 || o.GroupWait > time.Second {
 		errs = append(errs, errors.New("embedded: GroupWait must be between 0 and 1s (0 = default)"))
 	}
+	if o.IndexInterval < -1 || o.IndexInterval > 10*time.Second {
+		errs = append(errs, errors.New("embedded: IndexInterval must be between 0 and 10s, or -1 for none (0 = default)"))
+	}
 	if o.IndexRetry < 0 {
 		errs = append(errs, errors.New("embedded: IndexRetry must be ≥ 0 (0 = default)"))
 	}
@@ -103,6 +122,9 @@ func (o Options) Validate() error {
 	}
 	if o.RecoveryBatch < 0 || o.RecoveryBatch > maxMaxBatch {
 		errs = append(errs, fmt.Errorf("embedded: RecoveryBatch %d must be between 1 and %d (0 = default)", o.RecoveryBatch, maxMaxBatch))
+	}
+	if o.ProfileCache < -1 {
+		errs = append(errs, errors.New("embedded: ProfileCache must be ≥ 0, or -1 for none (0 = default)"))
 	}
 	return errors.Join(errs...)
 }

@@ -48,6 +48,10 @@ type Store struct {
 	clearedMu sync.Mutex
 	cleared   [][]byte
 
+	// profiles caches decoded merchant profiles for the live commit stage (see profileCache);
+	// only the commit goroutine touches it.
+	profiles *profileCache
+
 	inflight atomic.Int64 // Apply calls in progress
 	groups   atomic.Int64 // groups committed, for the benchmarks
 
@@ -59,6 +63,8 @@ type Store struct {
 	indexedSeq   atomic.Int64
 	indexedMu    sync.Mutex
 	indexedCond  *sync.Cond
+	// indexWake tells a pacing indexer (Options.IndexInterval) that a search waits for it.
+	indexWake chan struct{}
 
 	// afterCommit, when set (tests only), runs between the bbolt commit and the bleve batch of
 	// each group; an error leaves the group's search documents pending, as a crash would.
@@ -117,7 +123,7 @@ func Open(dir string, opts Options) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("embedded: open views.db: %w", err)
 	}
-	s := &Store{opts: opts, db: db}
+	s := &Store{opts: opts, db: db, profiles: newProfileCache(opts.ProfileCache)}
 	if opts.Bulk {
 		s.mem = map[string]*bulkProfile{}
 	}
@@ -128,6 +134,7 @@ func Open(dir string, opts Options) (*Store, error) {
 	s.intake = make(chan *request, opts.MaxBatch)
 	s.done = make(chan struct{})
 	s.indexedCond = sync.NewCond(&s.indexedMu)
+	s.indexWake = make(chan struct{}, 1)
 	// The queue between the stages bounds how far search may lag behind bbolt; when it is full
 	// the commit stage, and so Apply, waits for the indexer.
 	toIndex := make(chan *group, indexQueue)
@@ -338,6 +345,9 @@ func (s *Store) indexLoop(in <-chan *group) {
 	var carry *indexBatch // a failed write, to retry
 	retry := time.NewTimer(time.Hour)
 	retry.Stop()
+	pace := time.NewTimer(time.Hour)
+	pace.Stop()
+	var lastWrite time.Time
 	for open := true; open || carry != nil; {
 		b := carry
 		carry = nil
@@ -348,6 +358,7 @@ func (s *Store) indexLoop(in <-chan *group) {
 			}
 			b = &indexBatch{}
 			b.add(g)
+			open = s.pace(in, b, pace, lastWrite)
 		} else if open {
 			select {
 			case g, ok := <-in:
@@ -378,6 +389,7 @@ func (s *Store) indexLoop(in <-chan *group) {
 		}
 		if err == nil {
 			err = s.index(b.events, b.merchants)
+			lastWrite = time.Now()
 		}
 		if err != nil {
 			s.opts.logf("embedded: search index: %v (the events stay pending; retried in %v, and completed by a redelivery or the next Open)", err, s.opts.IndexRetry)
@@ -405,11 +417,51 @@ func (s *Store) indexLoop(in <-chan *group) {
 	s.indexedMu.Unlock()
 }
 
+// pace holds a new batch b until Options.IndexInterval has passed since the last write,
+// gathering the groups committed meanwhile into it, so a steady stream of small groups makes
+// a few larger bleve segments instead of many small ones (each one persisted with its own
+// fsyncs, and merged again later). It stops early when a search waits (indexWake), when the
+// batch holds Options.BulkIndexBatch documents, or when in closes; it returns whether in is
+// still open.
+func (s *Store) pace(in <-chan *group, b *indexBatch, timer *time.Timer, lastWrite time.Time) bool {
+	wait := s.opts.IndexInterval - time.Since(lastWrite)
+	if wait <= 0 {
+		return true
+	}
+	timer.Reset(wait)
+	defer func() {
+		if !timer.Stop() {
+			select {
+			case <-timer.C:
+			default:
+			}
+		}
+	}()
+	for len(b.events)+len(b.merchants) < s.opts.BulkIndexBatch {
+		select {
+		case g, ok := <-in:
+			if !ok {
+				return false
+			}
+			b.add(g)
+		case <-s.indexWake:
+			return true
+		case <-timer.C:
+			return true
+		}
+	}
+	return true
+}
+
 // awaitIndexed blocks until every group committed before the call has been through the indexer.
 func (s *Store) awaitIndexed(ctx context.Context) error {
 	target := s.committedSeq.Load()
 	if s.indexedSeq.Load() >= target {
 		return nil
+	}
+	select { // the indexer may be pacing: a search is waiting
+	case s.indexWake <- struct{}{}:
+	default:
 	}
 	stop := context.AfterFunc(ctx, func() {
 		s.indexedMu.Lock()
@@ -505,11 +557,13 @@ func (s *Store) commit(g *group) {
 	}
 	g.results = make([]result, len(g.reqs))
 	cleared := s.takeCleared()
+	var w *writer
 	err := s.db.Update(func(tx *bolt.Tx) error {
 		if err := deletePending(tx, cleared); err != nil {
 			return err
 		}
-		w := newWriter(tx)
+		w = newWriter(tx)
+		w.cache = s.profiles
 		for i, r := range g.reqs {
 			res, err := w.apply(r)
 			if err != nil {
@@ -526,9 +580,16 @@ func (s *Store) commit(g *group) {
 		return err
 	})
 	if err != nil {
-		// Rolled back: the markers are still there, clear them next time.
+		// Rolled back: the markers are still there, clear them next time. The cache needs no
+		// undoing: it is only trusted for a value equal to what bbolt holds.
 		s.requeueCleared(cleared)
 		g.err = fmt.Errorf("embedded: commit: %w", err)
+		return
+	}
+	for uscc, ps := range w.profiles {
+		if ps.enc != nil {
+			s.profiles.put(uscc, ps.enc, ps.prof)
+		}
 	}
 }
 
@@ -626,11 +687,16 @@ type writer struct {
 	pendingKeys [][]byte
 	bulk        bool                    // Options.Bulk: no pending markers, no search documents
 	mem         map[string]*bulkProfile // Store.mem (Bulk mode): read only here
+	cache       *profileCache           // live mode: decoded profiles of earlier groups
+
+	// entries holds the events this group recorded, as applied, so their search documents are
+	// built without decoding them back from the timeline.
+	entries map[string]projections.TimelineEntry
 }
 
 type profileState struct {
-	enc     []byte                       // current encoding (nil: no profile yet)
-	prof    *projections.MerchantProfile // enc decoded, once folded in this group
+	enc     []byte                       // current encoding (nil: no profile yet); set by flush when dirty
+	prof    *projections.MerchantProfile // the current profile (nil: none yet); never changed in place
 	before  *merchantDoc
 	dirty   bool // enc must be written
 	reindex bool // index the merchant doc even if unchanged (redelivery)
@@ -644,6 +710,7 @@ func newWriter(tx *bolt.Tx) *writer {
 		profiles:  map[string]*profileState{},
 		eventKeys: map[string][]byte{},
 		refresh:   map[string]bool{},
+		entries:   map[string]projections.TimelineEntry{},
 	}
 }
 
@@ -669,12 +736,17 @@ func (w *writer) profile(uscc string) (*profileState, error) {
 		return ps, nil
 	}
 	if v := w.prf.Get([]byte(uscc)); v != nil {
-		ps.enc = bytes.Clone(v)
-		p, err := decodeProfile(ps.enc)
-		if err != nil {
-			return nil, err
+		if enc, p := w.cache.get(uscc, v); p != nil {
+			ps.enc, ps.prof = enc, p
+		} else {
+			ps.enc = bytes.Clone(v)
+			p, err := decodeProfile(ps.enc)
+			if err != nil {
+				return nil, err
+			}
+			ps.prof = &p
 		}
-		ps.before = newMerchantDoc(&p)
+		ps.before = newMerchantDoc(ps.prof)
 	}
 	w.profiles[uscc] = ps
 	return ps, nil
@@ -770,6 +842,7 @@ func (w *writer) apply(r *request) (result, error) {
 	}
 	if !w.bulk {
 		w.eventKeys[string(key)] = tlKey
+		w.entries[string(key)] = r.entry
 	}
 	if moving != nil && moving.move {
 		if err := w.moveTarget(moving); err != nil {
@@ -779,29 +852,29 @@ func (w *writer) apply(r *request) (result, error) {
 	return result{applied: true}, nil
 }
 
-// foldEncoded folds r (after the linked event being moved, if any) into the profile's encoding,
-// the way every live group does: decode, fold, encode.
+// foldEncoded folds r (after the linked event being moved, if any) into a copy of the profile,
+// the way every live group does; flush encodes the group's last copy once.
 func (w *writer) foldEncoded(ps *profileState, r *request, moving *linkMove, flags *byte) error {
 	uscc := r.entry.Event.Subject
-	enc := ps.enc
+	var moved *request
 	if moving != nil && moving.move {
 		// The linked event is folded first, then the link itself.
-		moved := &request{entry: moving.entry, pos: r.pos, fold: r.fold}
-		var err error
-		if _, enc, _, err = foldInto(enc, moved, uscc); err != nil {
-			return err
-		}
+		moved = &request{entry: moving.entry, pos: r.pos, fold: r.fold}
 	}
-	prof, enc, changed, err := foldInto(enc, r, uscc)
+	prof, err := foldCopy(ps.prof, moved, r, uscc)
 	if err != nil {
 		return err // the fold failed: nothing of this request is written
 	}
-	ps.prof = prof
-	if changed {
+	var name, township string
+	if ps.prof != nil {
+		name, township = ps.prof.Name, ps.prof.Township
+	}
+	if prof.Name != name || prof.Township != township {
+		// What the merchant's event documents carry changed.
 		*flags |= pendingRefresh
 		w.refresh[uscc] = true
 	}
-	ps.enc, ps.dirty = enc, true
+	ps.prof, ps.dirty = prof, true
 	return nil
 }
 
@@ -861,6 +934,7 @@ func (w *writer) moveTarget(m *linkMove) error {
 		return err
 	}
 	w.eventKeys[string(m.key)] = to
+	w.entries[string(m.key)] = m.entry
 	return nil
 }
 
@@ -872,34 +946,6 @@ func (w *writer) markPending(key []byte, flags byte) error {
 	return w.pend.Put(key, []byte{flags})
 }
 
-// foldInto decodes the profile encoded in enc (or starts one), folds the request's event into
-// it and returns the new encoding. changed reports whether what the merchant's event documents
-// carry (name, township) changed. A panicking fold is an error of this request alone.
-func foldInto(enc []byte, r *request, uscc string) (p *projections.MerchantProfile, out []byte, changed bool, err error) {
-	p = new(projections.MerchantProfile)
-	if enc != nil {
-		if *p, err = decodeProfile(enc); err != nil {
-			return nil, nil, false, err
-		}
-	} else {
-		p.USCC = uscc
-	}
-	name, township := p.Name, p.Township
-	defer func() {
-		if v := recover(); v != nil {
-			p, out, changed, err = nil, nil, false, fmt.Errorf("embedded: fold panicked on %s: %v", r.entry.Event.Key(), v)
-		}
-	}()
-	r.fold(p, r.entry.Event)
-	p.USCC = uscc
-	p.LastPosition = r.pos
-	out, err = json.Marshal(p)
-	if err != nil {
-		return nil, nil, false, fmt.Errorf("embedded: encode profile: %w", err)
-	}
-	return p, out, p.Name != name || p.Township != township, nil
-}
-
 // flush writes the profiles the group changed, and their search hits when those changed. (In Bulk
 // mode profiles stay in memory until Close: writeBulkProfiles.)
 func (w *writer) flush() error {
@@ -909,6 +955,11 @@ func (w *writer) flush() error {
 			continue
 		}
 		k := []byte(uscc)
+		enc, err := json.Marshal(ps.prof)
+		if err != nil {
+			return fmt.Errorf("embedded: encode profile: %w", err)
+		}
+		ps.enc = enc
 		if err := w.prf.Put(k, ps.enc); err != nil {
 			return err
 		}
@@ -925,9 +976,9 @@ func (w *writer) flush() error {
 	return nil
 }
 
-// foldCopy is foldInto for Bulk mode, without JSON: it folds moved (the linked event being moved,
-// if any) and r into a copy of p (nil: no profile yet) and returns the copy. p itself is never
-// changed, so a fold that panics half-way leaves nothing behind, as in foldInto.
+// foldCopy folds moved (the linked event being moved, if any) and r into a copy of p (nil: no
+// profile yet) and returns the copy. p itself is never changed, so a fold that panics half-way
+// leaves nothing behind: the panic is an error of this request alone.
 func foldCopy(p *projections.MerchantProfile, moved, r *request, uscc string) (out *projections.MerchantProfile, err error) {
 	if p == nil {
 		out = &projections.MerchantProfile{USCC: uscc}
@@ -1041,6 +1092,12 @@ func (w *writer) docs() (map[string]*eventDoc, map[string]*merchantDoc, error) {
 		}
 	}
 	for key, tlKey := range w.eventKeys {
+		if e, ok := w.entries[key]; ok {
+			if err := b.addDecoded(key, e); err != nil {
+				return nil, nil, err
+			}
+			continue
+		}
 		if err := b.addEvent(key, tlKey); err != nil {
 			return nil, nil, err
 		}
@@ -1106,7 +1163,16 @@ func (b *docBuilder) addEntry(key string, value []byte) error {
 	if err != nil {
 		return err
 	}
+	return b.addDecoded(key, e)
+}
+
+// addDecoded adds the document of e, recorded under key.
+func (b *docBuilder) addDecoded(key string, e projections.TimelineEntry) error {
+	if _, done := b.events[key]; done {
+		return nil
+	}
 	var p *projections.MerchantProfile
+	var err error
 	if m := e.Merchant(); m != "" {
 		if p, _, err = b.profile(m); err != nil {
 			return err

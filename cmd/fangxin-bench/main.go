@@ -42,6 +42,7 @@ import (
 	"github.com/lizhou/fangxin/eventlog"
 	"github.com/lizhou/fangxin/eventlog/boltlog"
 	"github.com/lizhou/fangxin/events"
+	"github.com/lizhou/fangxin/internal/gctune"
 	"github.com/lizhou/fangxin/projections"
 	"github.com/lizhou/fangxin/projections/embedded"
 )
@@ -75,6 +76,10 @@ func run() int {
 		return 1
 	}
 	defer os.RemoveAll(work)
+	// The in-process baselines run with the collector settings fangxin serve uses, so the
+	// ratios compare the same runtime.
+	gc, limit := gctune.Apply()
+	fmt.Fprintf(os.Stderr, "bench: GOGC %d, GOMEMLIMIT %d MiB (fangxin serve's, in the baselines too)\n", gc, limit>>20)
 	if *connRows > 0 {
 		if err := benchConnectors(work, *connRows); err != nil {
 			fmt.Fprintln(os.Stderr, "bench:", err)

@@ -19,6 +19,7 @@ import (
 	"github.com/lizhou/fangxin/events"
 	"github.com/lizhou/fangxin/gateway"
 	"github.com/lizhou/fangxin/hub"
+	"github.com/lizhou/fangxin/internal/gctune"
 	"github.com/lizhou/fangxin/projections/rules"
 )
 
@@ -141,6 +142,7 @@ func newServe(stdout, stderr io.Writer) *cobra.Command {
 			}
 			c := s.config()
 			c.ConnectorsDir = connectorsDir
+			gctune.Apply() // a long-running server: see the package (GOGC, GOMEMLIMIT win)
 			return hub.Run(hub.WithNamespace(cmd.Context(), hub.Namespace(s.namespace)), c, d)
 		},
 	}

@@ -147,9 +147,20 @@ render time and naming the value. Rendered once, from configmap.yaml. */}}
     - secretRef:
         name: {{ include "fangxin.settingsSecretName" $root }}
     {{- end }}
-  {{- with $root.Values.extraEnv }}
+  {{- $memLimit := dig "limits" "memory" "" (.resources | default dict) }}
+  {{- if or $memLimit $root.Values.extraEnv }}
   env:
+    {{- if $memLimit }}
+    # fangxin serve collects garbage at GOGC 300 within a soft limit (internal/gctune); in a
+    # container that limit is the container's memory limit.
+    - name: GOMEMLIMIT
+      valueFrom:
+        resourceFieldRef:
+          resource: limits.memory
+    {{- end }}
+    {{- with $root.Values.extraEnv }}
     {{- toYaml . | nindent 4 }}
+    {{- end }}
   {{- end }}
   {{- if .http }}
   ports:

@@ -66,6 +66,7 @@ var cases = []renderCase{
 				p.eq("gateway port", c.Ports[0].ContainerPort, int32(8080))
 				p.check("gateway cpu request", !c.Resources.Requests.Cpu().IsZero())
 				p.check("gateway memory limit", !c.Resources.Limits.Memory().IsZero())
+				p.check("gateway GOMEMLIMIT is its memory limit", memLimitEnv(c))
 				p.eq("gateway keys volume", volumeSecret(gw.Spec.Template.Spec, "data"), fullname+"-keys")
 				p.eq("gateway data mount read-only", mount(c, "data").ReadOnly, true)
 				p.eq("gateway data mount path", mount(c, "data").MountPath, "/var/lib/fangxin")
@@ -77,6 +78,7 @@ var cases = []renderCase{
 				c := container(&p, pj.Spec.Template.Spec)
 				p.eq("projector args", c.Args, []string{"serve", "--role", "projector"})
 				p.check("projector has no probes (no HTTP in role projector)", c.ReadinessProbe == nil && c.LivenessProbe == nil && len(c.Ports) == 0)
+				p.check("projector GOMEMLIMIT is its memory limit", memLimitEnv(c))
 				p.check("projector grace covers the router's 30 s close", *pj.Spec.Template.Spec.TerminationGracePeriodSeconds >= 35)
 			}
 			sec := m.secret(&p, fullname+"-settings")
@@ -715,6 +717,18 @@ func volumeSecret(spec corev1.PodSpec, name string) string {
 		}
 	}
 	return ""
+}
+
+// memLimitEnv reports whether c sets GOMEMLIMIT from its own memory limit (the Go collector's
+// soft limit, internal/gctune).
+func memLimitEnv(c corev1.Container) bool {
+	for _, e := range c.Env {
+		if e.Name == "GOMEMLIMIT" && e.ValueFrom != nil && e.ValueFrom.ResourceFieldRef != nil &&
+			e.ValueFrom.ResourceFieldRef.Resource == "limits.memory" {
+			return true
+		}
+	}
+	return false
 }
 
 func envFromSecret(c corev1.Container, name string) bool {

@@ -73,9 +73,9 @@ func newMerchantDoc(p *projections.MerchantProfile) *merchantDoc {
 // merchant's name; each element is a separate value, so a phrase never spans two of them.
 //
 // The event's time is indexed twice, for the From/To window (eventWindow): Day is its day (see
-// dayOf) and Order, the sort key, begins with the exact time. A bleve datetime field would cost
-// sixteen prefix-coded terms per document for the same answers; measured on the bulk rebuild, see
-// docs/performance.md.
+// dayOf) and Order, the sort key, begins with the exact time. A bleve datetime field costs
+// sixteen prefix-coded terms per document for the same answers: building the index of 300k
+// events took 162 s of CPU with one, 102 s with these two keywords.
 type eventDoc struct {
 	Text     []string `json:"text"`
 	Type     string   `json:"type"`

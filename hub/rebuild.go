@@ -69,10 +69,14 @@ type groupCopier interface {
 	CopyGroup(ctx context.Context, from, to string) error
 }
 
-// The garbage collector's settings during a bulk rebuild (see rebuildEmbeddedBulk).
+// The garbage collector's settings during a bulk rebuild (see rebuildEmbeddedBulk). Measured on
+// building the search indexes of 300k events (the same views.db, back to back): GOGC 150 within
+// 1 GiB cost 82 s of CPU, GOGC 400 within 1.5 GiB 71 s (-14%), for 0.5 GiB more peak memory.
+// The soft limit keeps the heap, and so the peak (with the mmapped views.db, log and segments
+// besides it), bounded as the log grows.
 const (
-	rebuildGCPercent   = 150
-	rebuildMemoryLimit = 1 << 30
+	rebuildGCPercent   = 400
+	rebuildMemoryLimit = 3 << 29 // 1.5 GiB
 )
 
 // rebuildGroup is the consumer group that folds the log into the new embedded views.

@@ -21,8 +21,13 @@
 // index (name and address with the cjk analyzer; uscc, township and industry as keywords;
 // certified and listed as booleans) and the event-text index (complaint summary and category,
 // inspection findings, sampled product, penalty legal basis, warning title and body, the merchant
-// name; type, bureau, township, merchant and time as keyword and datetime fields). Neither stores
-// documents: hits are read back from bbolt, so answers never disagree with Profile and History.
+// name; type, bureau, township, merchant and the event's day (UTC+8) as keywords; the document
+// id is the sort key, its exact time (newest first) then the event key, so searches sort by id,
+// and a From/To window is answered exactly: whole days by the day, the two partial days at its
+// ends by a range of ids). Neither stores documents: hits are read back from bbolt, so answers
+// never disagree with Profile and History. Each index holds a fingerprint of the mapping and
+// document version it was built with; Open re-creates from views.db an index whose fingerprint
+// differs or is missing (a folder written by an earlier build), as it does a missing one.
 // Personal data (TimelineEntry.Private) is kept in the timeline as given and never indexed.
 //
 // Chinese words match as phrases: the cjk analyzer emits overlapping bigrams (水果超市 -> 水果
@@ -66,8 +71,9 @@
 //     call that first records the event.
 //   - Recovery: a failed index write is retried by the indexer after Options.IndexRetry, merged
 //     with what came since, and reported to Options.Logger; a redelivery also completes it;
-//     Open re-indexes everything still pending, and rebuilds a missing or unreadable bleve
-//     index from bbolt entirely, so deleting the *.bleve folders is a safe way to re-index.
+//     Open re-indexes everything still pending, and rebuilds a missing, unreadable or outdated
+//     (other mapping) bleve index from bbolt entirely, so deleting the *.bleve folders is a safe
+//     way to re-index.
 //   - Ownership: every returned value is decoded afresh for the call and owned by the caller.
 //     Apply copies the entry's Data and Private: the caller may reuse them once it returns.
 //   - Reads see every Apply that has returned: Profile, History and Unlinked read bbolt; a search

@@ -225,7 +225,7 @@ func (s *Store) SearchEvents(ctx context.Context, q projections.EventQuery) (pro
 		return res, err
 	}
 	err = s.read(func() error {
-		ids, total, err := s.search(ctx, s.events, eventQuery(s.analyzer, q), fOrder, limit, q.Offset)
+		ids, total, err := s.search(ctx, s.events, eventQuery(s.analyzer, q), fDocID, limit, q.Offset)
 		if err != nil {
 			return err
 		}
@@ -233,7 +233,11 @@ func (s *Store) SearchEvents(ctx context.Context, q projections.EventQuery) (pro
 		res.Entries = make([]projections.TimelineEntry, 0, len(ids))
 		return s.db.View(func(tx *bolt.Tx) error {
 			evIdx, tl := tx.Bucket(bucketEvents), tx.Bucket(bucketTimeline)
-			for _, id := range ids {
+			for _, docID := range ids {
+				id, ok := eventKeyOf(docID)
+				if !ok {
+					return fmt.Errorf("%w: events index document %q", errCorrupt, docID)
+				}
 				rec := evIdx.Get([]byte(id))
 				if rec == nil {
 					return fmt.Errorf("%w: event %s indexed but not recorded", errCorrupt, id)
@@ -258,7 +262,8 @@ func (s *Store) SearchEvents(ctx context.Context, q projections.EventQuery) (pro
 	return res, err
 }
 
-// search runs q sorted ascending by the keyword field sortBy and returns the page's ids.
+// search runs q sorted ascending by the keyword field sortBy (or the document id, fDocID) and
+// returns the page's ids.
 func (s *Store) search(ctx context.Context, idx bleve.Index, q query.Query, sortBy string, limit, offset int) ([]string, int, error) {
 	req := bleve.NewSearchRequestOptions(q, limit, offset, false)
 	req.SortBy([]string{sortBy})

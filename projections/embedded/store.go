@@ -509,8 +509,8 @@ func (s *Store) index(evDocs map[string]*eventDoc, mDocs map[string]*merchantDoc
 	}
 	if len(evDocs) > 0 {
 		b := s.events.NewBatch()
-		for id, d := range evDocs {
-			if errE = b.Index(id, d); errE != nil {
+		for _, d := range evDocs {
+			if errE = b.Index(d.Order, d); errE != nil { // the id is the sort key (eventDoc)
 				break
 			}
 		}

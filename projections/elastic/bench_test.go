@@ -64,20 +64,28 @@ func benchLog(n, callers int) [][]benchEvent {
 // hub's setting (Apply returns once durable; one Sync at the end makes everything searchable, as
 // the raw run ends with one refresh); visible=return forces a refresh before each group's calls
 // return (Config.VisibleOnReturn), where p50/p99 are freshness. callers=256 is the projector's
-// limit; callers=2048 shows how groups amortize with more.
+// limit; callers=2048 shows how groups amortize with more. cache=off is Config.ProfileCache = -1
+// (every group reads its keys' positions and its profiles first).
 //
 //	go test ./projections/elastic -run '^$' -bench BenchmarkApply -benchtime 20000x
 func BenchmarkApply(b *testing.B) {
 	for _, visible := range []string{"interval", "return"} {
 		for _, callers := range []int{256, 2048} {
-			b.Run(fmt.Sprintf("visible=%s/callers=%d", visible, callers), func(b *testing.B) { benchApply(b, callers, visible == "return") })
+			for _, cache := range []string{"on", "off"} {
+				b.Run(fmt.Sprintf("visible=%s/callers=%d/cache=%s", visible, callers, cache), func(b *testing.B) {
+					benchApply(b, callers, visible == "return", cache == "on")
+				})
+			}
 		}
 	}
 }
 
-func benchApply(b *testing.B, callers int, visibleOnReturn bool) {
+func benchApply(b *testing.B, callers int, visibleOnReturn, cache bool) {
 	cfg := testConfig(b)
 	cfg.VisibleOnReturn = visibleOnReturn
+	if !cache {
+		cfg.ProfileCache = -1
+	}
 	ctx := context.Background()
 	streams := benchLog(b.N, callers)
 

@@ -117,9 +117,10 @@ func distributed(r *report, work string, evs []events.Event) error {
 	proj := float64(len(evs)) / time.Since(pStart).Seconds()
 	esProj := (esCPU(esURL) - es1) / float64(len(evs))
 	pcProj := (procCPU(pr.cmd.Process.Pid) - pc1) / float64(len(evs))
+	gets := float64(esGets(esURL, ns+"-fangxin-timeline,"+ns+"-fangxin-merchants")) / float64(len(evs))
 	r.add("distributed: projector (Kafka → Elasticsearch, ready → lag 0)", rate(proj),
-		fmt.Sprintf("%.0f%% of raw bulk (target ≥ 70%%); CPU per event: Elasticsearch %s (raw bulk %s), projector process %s",
-			100*proj/bulk, us(esProj), us(esBulk), us(pcProj)))
+		fmt.Sprintf("%.0f%% of raw bulk (target ≥ 70%%); CPU per event: Elasticsearch %s (raw bulk %s), projector process %s; %.2f real-time gets of views documents per event",
+			100*proj/bulk, us(esProj), us(esBulk), us(pcProj), gets))
 
 	// Steady load: ack latency and freshness.
 	acks, err := c.paced(nil, 50, 10*time.Second, nil)
@@ -299,3 +300,27 @@ func procCPU(pid int) float64 {
 
 // us formats seconds as microseconds.
 func us(s float64) string { return fmt.Sprintf("%.0f µs", s*1e6) }
+
+// esGets returns how many real-time gets the indices behind the given names have answered
+// (index stats; 0 when they do not say): the projector's reads, one figure a busy machine does
+// not distort.
+func esGets(esURL, names string) int64 {
+	resp, err := http.Get(strings.Split(esURL, ",")[0] + "/" + names + "/_stats/get?filter_path=_all.primaries.get.total")
+	if err != nil {
+		return 0
+	}
+	defer resp.Body.Close()
+	var out struct {
+		All struct {
+			Primaries struct {
+				Get struct {
+					Total int64 `json:"total"`
+				} `json:"get"`
+			} `json:"primaries"`
+		} `json:"_all"`
+	}
+	if json.NewDecoder(resp.Body).Decode(&out) != nil {
+		return 0
+	}
+	return out.All.Primaries.Get.Total
+}

@@ -117,10 +117,11 @@ func distributed(r *report, work string, evs []events.Event) error {
 	proj := float64(len(evs)) / time.Since(pStart).Seconds()
 	esProj := (esCPU(esURL) - es1) / float64(len(evs))
 	pcProj := (procCPU(pr.cmd.Process.Pid) - pc1) / float64(len(evs))
-	gets := float64(esGets(esURL, ns+"-fangxin-timeline,"+ns+"-fangxin-merchants")) / float64(len(evs))
+	n := float64(len(evs))
+	tGets, mGets := float64(esGets(esURL, ns+"-fangxin-timeline"))/n, float64(esGets(esURL, ns+"-fangxin-merchants"))/n
 	r.add("distributed: projector (Kafka → Elasticsearch, ready → lag 0)", rate(proj),
-		fmt.Sprintf("%.0f%% of raw bulk (target ≥ 70%%); CPU per event: Elasticsearch %s (raw bulk %s), projector process %s; %.2f real-time gets of views documents per event",
-			100*proj/bulk, us(esProj), us(esBulk), us(pcProj), gets))
+		fmt.Sprintf("%.0f%% of raw bulk (target ≥ 70%%); CPU per event: Elasticsearch %s (raw bulk %s), projector process %s; real-time gets per event: %.2f timeline, %.2f profiles",
+			100*proj/bulk, us(esProj), us(esBulk), us(pcProj), tGets, mGets))
 
 	// Steady load: ack latency and freshness.
 	acks, err := c.paced(nil, 50, 10*time.Second, nil)

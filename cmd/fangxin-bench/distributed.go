@@ -1,9 +1,11 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"encoding/json"
 	"flag"
 	"fmt"
 	"hash/fnv"
@@ -13,6 +15,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -92,11 +95,14 @@ func distributed(r *report, work string, evs []events.Event) error {
 		offsets[p]++
 		entries[i] = elastic.RawEntry{Entry: projections.Redact(ev), Pos: eventlog.Position{Partition: int32(p), Offset: offsets[p]}}
 	}
+	es0 := esCPU(esURL)
 	bulk, err := elastic.RawBulk(ctx, elastic.Config{URLs: strings.Split(esURL, ","), IndexPrefix: ns + "-raw"}, "1", entries)
 	if err != nil {
 		return fmt.Errorf("raw bulk: %w", err)
 	}
-	r.add("distributed: raw bulk indexing (esutil.BulkIndexer, same documents)", rate(bulk), "baseline")
+	esBulk := (esCPU(esURL) - es0) / float64(len(evs))
+	r.add("distributed: raw bulk indexing (esutil.BulkIndexer, same documents)", rate(bulk),
+		fmt.Sprintf("baseline; Elasticsearch CPU %s per event", us(esBulk)))
 
 	// 4. Projector catching up with the whole log.
 	pr, err := startRole(dir, "projector", ns, brokers, esURL, strings.Fields(*projectorArgs)...)
@@ -104,12 +110,18 @@ func distributed(r *report, work string, evs []events.Event) error {
 		return err
 	}
 	defer pr.stop()
-	pStart := time.Now()
+	pStart, es1, pc1 := time.Now(), esCPU(esURL), procCPU(pr.cmd.Process.Pid)
 	if err := pr.caughtUp(30 * time.Minute); err != nil {
 		return err
 	}
 	proj := float64(len(evs)) / time.Since(pStart).Seconds()
-	r.add("distributed: projector (Kafka → Elasticsearch, ready → lag 0)", rate(proj), fmt.Sprintf("%.0f%% of raw bulk (target ≥ 70%%)", 100*proj/bulk))
+	esProj := (esCPU(esURL) - es1) / float64(len(evs))
+	pcProj := (procCPU(pr.cmd.Process.Pid) - pc1) / float64(len(evs))
+	n := float64(len(evs))
+	tGets, mGets := float64(esGets(esURL, ns+"-fangxin-timeline"))/n, float64(esGets(esURL, ns+"-fangxin-merchants"))/n
+	r.add("distributed: projector (Kafka → Elasticsearch, ready → lag 0)", rate(proj),
+		fmt.Sprintf("%.0f%% of raw bulk (target ≥ 70%%); CPU per event: Elasticsearch %s (raw bulk %s), projector process %s; real-time gets per event: %.2f timeline, %.2f profiles",
+			100*proj/bulk, us(esProj), us(esBulk), us(pcProj), tGets, mGets))
 
 	// Steady load: ack latency and freshness.
 	acks, err := c.paced(nil, 50, 10*time.Second, nil)
@@ -241,4 +253,75 @@ func dropNamespace(brokers, esURL, ns string) {
 		}
 		esDo("DELETE", "/_index_template/"+prefix+"-timeline,"+prefix+"-merchants")
 	}
+}
+
+// esCPU returns the CPU seconds the Elasticsearch nodes at esURL have used (0 when they do not
+// say): CPU per event is a figure a busy machine distorts far less than events per second.
+func esCPU(esURL string) float64 {
+	resp, err := http.Get(strings.Split(esURL, ",")[0] + "/_nodes/stats/process?filter_path=nodes.*.process.cpu.total_in_millis")
+	if err != nil {
+		return 0
+	}
+	defer resp.Body.Close()
+	var out struct {
+		Nodes map[string]struct {
+			Process struct {
+				CPU struct {
+					TotalInMillis int64 `json:"total_in_millis"`
+				} `json:"cpu"`
+			} `json:"process"`
+		} `json:"nodes"`
+	}
+	if json.NewDecoder(resp.Body).Decode(&out) != nil {
+		return 0
+	}
+	var ms int64
+	for _, n := range out.Nodes {
+		ms += n.Process.CPU.TotalInMillis
+	}
+	return float64(ms) / 1000
+}
+
+// procCPU returns the CPU seconds (user and system) process pid has used, 0 when /proc does not
+// say.
+func procCPU(pid int) float64 {
+	st, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return 0
+	}
+	// Fields after the command (which may hold spaces): utime and stime are the 12th and 13th.
+	f := strings.Fields(string(st[bytes.LastIndexByte(st, ')')+1:]))
+	if len(f) < 13 {
+		return 0
+	}
+	u, _ := strconv.Atoi(f[11])
+	sy, _ := strconv.Atoi(f[12])
+	return float64(u+sy) / 100 // USER_HZ
+}
+
+// us formats seconds as microseconds.
+func us(s float64) string { return fmt.Sprintf("%.0f µs", s*1e6) }
+
+// esGets returns how many real-time gets the indices behind the given names have answered
+// (index stats; 0 when they do not say): the projector's reads, one figure a busy machine does
+// not distort.
+func esGets(esURL, names string) int64 {
+	resp, err := http.Get(strings.Split(esURL, ",")[0] + "/" + names + "/_stats/get?filter_path=_all.primaries.get.total")
+	if err != nil {
+		return 0
+	}
+	defer resp.Body.Close()
+	var out struct {
+		All struct {
+			Primaries struct {
+				Get struct {
+					Total int64 `json:"total"`
+				} `json:"get"`
+			} `json:"primaries"`
+		} `json:"_all"`
+	}
+	if json.NewDecoder(resp.Body).Decode(&out) != nil {
+		return 0
+	}
+	return out.All.Primaries.Get.Total
 }

@@ -211,6 +211,7 @@ func (s *Store) dispatch() {
 				continue
 			}
 			queue = append(queue, r)
+			s.cache.received(r.pos, r.pkey)
 		case g := <-finished:
 			free++
 			for _, r := range g {
@@ -333,6 +334,13 @@ type item struct {
 	eventJSON json.RawMessage
 	id        string // timeline document id
 	key       string // the event key for messages, bounded
+
+	// fast: the profile came from the cache (or the previous link of a chain whose profile did),
+	// or the event has no merchant; the key's recorded position is not read first: the create's
+	// 409 tells a recorded key (resolveConflicts).
+	fast     bool
+	cacheGen string // fast with a cached profile: the generation it was written to
+	wrote    string // the generation the item's profile write went to, once acknowledged
 
 	prior   *eventlog.Position           // position of the recorded event with this key
 	before  *projections.MerchantProfile // profile as read (nil: none); folded into in place
@@ -464,6 +472,7 @@ func (s *Store) writeGroup(ctx context.Context, reqs []*request) (items []*item,
 			it.r.chain.broken.Store(true) // later links, in later groups, are not applied
 		}
 	}
+	s.cacheGroup(items)
 	for _, it := range items {
 		if !it.settled {
 			visible = true
@@ -505,6 +514,7 @@ func (s *Store) applyItems(ctx context.Context, items []*item) error {
 	if len(live) == 0 {
 		return nil
 	}
+	s.markFast(live)
 	if err := s.lookup(ctx, live); err != nil {
 		return err
 	}
@@ -537,8 +547,12 @@ func (s *Store) applyItems(ctx context.Context, items []*item) error {
 		if err != nil {
 			return err
 		}
+		s.checkGeneration(creates, res)
 		var conflicts []*item
 		for i, it := range creates {
+			if it.settled {
+				continue
+			}
 			switch r := res[i]; {
 			case r.ok():
 			case r.status == 409:
@@ -650,6 +664,9 @@ func (s *Store) uncover(ctx context.Context, items []*item) error {
 func settleWrite(it *item, r opResult, op bulkOp, profile bool) (conflict bool) {
 	switch {
 	case r.ok():
+		if profile {
+			it.wrote = r.index
+		}
 	case profile && r.status == 409:
 		return true
 	case profile && r.permanent():
@@ -665,7 +682,12 @@ func settleWrite(it *item, r opResult, op bulkOp, profile bool) (conflict bool) 
 // merchant of the group.
 func (s *Store) lookup(ctx context.Context, live []*item) error {
 	docs := make([]getDoc, 0, 2*len(live))
+	var reads []*item
 	for _, it := range live {
+		if it.fast {
+			continue
+		}
+		reads = append(reads, it)
 		docs = append(docs, getDoc{Index: s.timeline, ID: it.id, Source: []string{fPartition, fOffset}})
 		if it.readsProfile() {
 			docs = append(docs, getDoc{Index: s.merchants, ID: it.r.entry.Event.Subject})
@@ -675,12 +697,15 @@ func (s *Store) lookup(ctx context.Context, live []*item) error {
 			docs = append(docs, getDoc{Index: s.timeline, ID: docID(target)})
 		}
 	}
+	if len(docs) == 0 {
+		return nil
+	}
 	got, err := s.mget(ctx, docs)
 	if err != nil {
 		return err
 	}
 	i := 0
-	for _, it := range live {
+	for _, it := range reads {
 		if d := got[i]; d.Found {
 			var pos struct {
 				Partition int32 `json:"partition"`

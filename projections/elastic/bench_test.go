@@ -1,14 +1,11 @@
 package elastic
 
 import (
-	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
-	"os"
-	"path/filepath"
+	"net/http"
 	"slices"
-	"strconv"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -67,27 +64,35 @@ func benchLog(n, callers int) [][]benchEvent {
 // hub's setting (Apply returns once durable; one Sync at the end makes everything searchable, as
 // the raw run ends with one refresh); visible=return forces a refresh before each group's calls
 // return (Config.VisibleOnReturn), where p50/p99 are freshness. callers=256 is the projector's
-// limit; callers=2048 shows how groups amortize with more.
+// limit; callers=2048 shows how groups amortize with more. cache=off is Config.ProfileCache = -1
+// (every group reads its keys' positions and its profiles first).
 //
 //	go test ./projections/elastic -run '^$' -bench BenchmarkApply -benchtime 20000x
 func BenchmarkApply(b *testing.B) {
 	for _, visible := range []string{"interval", "return"} {
 		for _, callers := range []int{256, 2048} {
-			b.Run(fmt.Sprintf("visible=%s/callers=%d", visible, callers), func(b *testing.B) { benchApply(b, callers, visible == "return") })
+			for _, cache := range []string{"on", "off"} {
+				b.Run(fmt.Sprintf("visible=%s/callers=%d/cache=%s", visible, callers, cache), func(b *testing.B) {
+					benchApply(b, callers, visible == "return", cache == "on")
+				})
+			}
 		}
 	}
 }
 
-func benchApply(b *testing.B, callers int, visibleOnReturn bool) {
+func benchApply(b *testing.B, callers int, visibleOnReturn, cache bool) {
 	cfg := testConfig(b)
 	cfg.VisibleOnReturn = visibleOnReturn
+	if !cache {
+		cfg.ProfileCache = -1
+	}
 	ctx := context.Background()
 	streams := benchLog(b.N, callers)
 
 	b.StopTimer()
-	c0 := esCPU()
+	c0 := esCPU(cfg.URLs)
 	raw := benchRawBulk(b, cfg, streams)
-	c1 := esCPU()
+	c1 := esCPU(cfg.URLs)
 
 	s := openStore(b, cfg)
 	defer s.Close()
@@ -116,7 +121,7 @@ func benchApply(b *testing.B, callers int, visibleOnReturn bool) {
 	}
 	took := time.Since(start)
 	b.StopTimer()
-	c2 := esCPU()
+	c2 := esCPU(cfg.URLs)
 	if err, _ := failed.Load().(error); err != nil {
 		b.Fatal(err)
 	}
@@ -157,23 +162,35 @@ func benchRawBulk(b testing.TB, cfg Config, streams [][]benchEvent) float64 {
 	return rate
 }
 
-// esCPU returns the CPU seconds the local Elasticsearch started by scripts/stack.sh has used, or 0
-// when it is not that one (then the CPU metrics are left out).
-func esCPU() float64 {
-	pid, err := os.ReadFile(filepath.Join("..", "..", ".stack", "es", "run", "es.pid"))
+// esCPU returns the CPU seconds the Elasticsearch nodes at urls have used (node stats), or 0 when
+// they do not say (then the CPU metrics are left out). It counts every client of the cluster:
+// on a shared machine other work inflates it, so compare figures of one run.
+func esCPU(urls []string) float64 {
+	req, err := http.NewRequest(http.MethodGet, urls[0]+"/_nodes/stats/process?filter_path=nodes.*.process.cpu.total_in_millis", nil)
 	if err != nil {
 		return 0
 	}
-	st, err := os.ReadFile("/proc/" + strings.TrimSpace(string(pid)) + "/stat")
+	req.Close = true // no idle connection left behind for goleak
+	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		return 0
 	}
-	// Fields after the command (which may hold spaces): utime and stime are the 12th and 13th.
-	f := strings.Fields(string(st[bytes.LastIndexByte(st, ')')+1:]))
-	if len(f) < 13 {
+	defer resp.Body.Close()
+	var out struct {
+		Nodes map[string]struct {
+			Process struct {
+				CPU struct {
+					TotalInMillis int64 `json:"total_in_millis"`
+				} `json:"cpu"`
+			} `json:"process"`
+		} `json:"nodes"`
+	}
+	if json.NewDecoder(resp.Body).Decode(&out) != nil {
 		return 0
 	}
-	u, _ := strconv.Atoi(f[11])
-	sy, _ := strconv.Atoi(f[12])
-	return float64(u+sy) / 100 // USER_HZ
+	var ms int64
+	for _, n := range out.Nodes {
+		ms += n.Process.CPU.TotalInMillis
+	}
+	return float64(ms) / 1000
 }

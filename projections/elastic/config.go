@@ -50,6 +50,11 @@ type Config struct {
 	// the indices' next scheduled refresh (refresh_interval 1s), so the projector never waits
 	// for a refresh and freshness stays about a second. Sync forces visibility on demand.
 	VisibleOnReturn bool
+	// ProfileCache is how many merchants' profiles the store keeps after writing them, so that a
+	// merchant's next event is folded without reading its profile back (see profileCache for
+	// when a cached profile is trusted). Default 100000; -1 keeps none: every group reads the
+	// recorded positions of its keys and its merchants' profiles first.
+	ProfileCache int
 
 	// Retry of transient failures: no answer (connection refused, timeout), 429 and 5xx.
 	Retry RetryConfig
@@ -102,6 +107,9 @@ func (c *Config) setDefaults() {
 	}
 	if c.Retry.MaxElapsed == 0 {
 		c.Retry.MaxElapsed = 30 * time.Second
+	}
+	if c.ProfileCache == 0 {
+		c.ProfileCache = 100_000
 	}
 	if c.RequestTimeout == 0 {
 		c.RequestTimeout = 30 * time.Second
@@ -163,6 +171,9 @@ func (c Config) Validate() error {
 	}
 	if c.MaxBatch < 0 || c.MaxBatch > 100_000 {
 		errs = append(errs, fmt.Errorf("elastic: MaxBatch %d must be between 1 and 100000 (0 = default)", c.MaxBatch))
+	}
+	if c.ProfileCache < -1 {
+		errs = append(errs, fmt.Errorf("elastic: ProfileCache %d must be -1 (none), 0 (default) or more", c.ProfileCache))
 	}
 	if c.Shards < 0 || c.Shards > 1024 {
 		errs = append(errs, fmt.Errorf("elastic: Shards %d must be between 1 and 1024 (0 = default)", c.Shards))

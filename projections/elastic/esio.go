@@ -24,6 +24,7 @@ type bulkOp struct {
 type opResult struct {
 	status int
 	err    *esError
+	index  string // the index the action went to (an alias resolved to its index)
 }
 
 func (r opResult) ok() bool { return r.status >= 200 && r.status < 300 }
@@ -80,7 +81,7 @@ func (s *Store) bulk(ctx context.Context, ops []bulkOp, refresh string) ([]opRes
 		}
 		_, resp, err := s.c.do(ctx, "bulk", body.Bytes(), func(ctx context.Context, r io.Reader) (*esapi.Response, error) {
 			return esapi.BulkRequest{Body: r, RequireAlias: &requireAlias, Refresh: refresh,
-				FilterPath: []string{"items.*.status", "items.*.error"}}.Do(ctx, s.c.es)
+				FilterPath: []string{"items.*.status", "items.*.error", "items.*._index"}}.Do(ctx, s.c.es)
 		})
 		if err != nil {
 			return nil, err
@@ -89,6 +90,7 @@ func (s *Store) bulk(ctx context.Context, ops []bulkOp, refresh string) ([]opRes
 			Items []map[string]struct {
 				Status int      `json:"status"`
 				Error  *esError `json:"error"`
+				Index  string   `json:"_index"`
 			} `json:"items"`
 		}
 		if err := json.Unmarshal(resp, &out); err != nil {
@@ -100,7 +102,7 @@ func (s *Store) bulk(ctx context.Context, ops []bulkOp, refresh string) ([]opRes
 		var retry []int
 		for j, i := range pending {
 			for _, v := range out.Items[j] {
-				results[i] = opResult{status: v.Status, err: v.Error}
+				results[i] = opResult{status: v.Status, err: v.Error, index: v.Index}
 			}
 			if transientStatus(results[i].status) {
 				retry = append(retry, i)

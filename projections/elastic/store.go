@@ -44,6 +44,7 @@ type Store struct {
 	bg       context.Context // background work (groups in flight, refreshes); cancelled by Close
 	cancelBg context.CancelFunc
 	refresh  *refresher
+	cache    *profileCache // nil when Config.ProfileCache < 0
 }
 
 // Names of the aliases and indices of a prefix.
@@ -90,6 +91,7 @@ func open(ctx context.Context, cfg Config, gen string) (*Store, error) {
 	}
 	s.bg, s.cancelBg = context.WithCancel(context.Background())
 	s.refresh = newRefresher(s, cfg.RefreshInterval)
+	s.cache = newProfileCache(cfg.ProfileCache)
 	s.intake = make(chan *request, cfg.MaxBatch)
 	s.done = make(chan struct{})
 	go s.dispatch()

@@ -9,6 +9,7 @@ import (
 
 	"github.com/lizhou/fangxin/eventlog"
 	"github.com/lizhou/fangxin/eventlog/boltlog"
+	"github.com/lizhou/fangxin/projections"
 	"github.com/lizhou/fangxin/projections/embedded"
 )
 
@@ -47,8 +48,18 @@ type boltBackend struct {
 
 func (b *boltBackend) Publisher() message.Publisher { return b.l.Publisher() }
 
+// viewsInFlight is how many events the embedded views projector has in flight: the views group
+// commit (one bbolt transaction, one fsync, per group) takes every Apply waiting, so a deeper
+// pipeline makes larger groups when a commit is slow (a burst, the disk busy with a search
+// segment), which is when the views fall behind.
+const viewsInFlight = 1000
+
 func (b *boltBackend) Subscriber(group string) (message.Subscriber, error) {
-	return b.l.Subscriber(boltlog.SubscriberConfig{ConsumerGroup: group, Logger: b.logger})
+	cfg := boltlog.SubscriberConfig{ConsumerGroup: group, Logger: b.logger}
+	if group == projections.ViewsHandler {
+		cfg.MaxInFlight = viewsInFlight
+	}
+	return b.l.Subscriber(cfg)
 }
 
 func (b *boltBackend) Lag(_ context.Context, group string) (int64, error) {

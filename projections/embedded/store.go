@@ -115,10 +115,13 @@ func Open(dir string, opts Options) (*Store, error) {
 		return nil, err
 	}
 	db, err := bolt.Open(filepath.Join(dir, "views.db"), 0o600, &bolt.Options{
-		Timeout:        opts.LockTimeout,
-		FreelistType:   bolt.FreelistMapType,
-		NoSync:         opts.Bulk,
-		NoFreelistSync: opts.Bulk,
+		Timeout:      opts.LockTimeout,
+		FreelistType: bolt.FreelistMapType,
+		NoSync:       opts.Bulk,
+		// The freelist is rebuilt by a scan on open instead of being written by every commit
+		// (as etcd does): the views rewrite pages all over the file, so the freelist is long,
+		// and each group commit would write all of it again.
+		NoFreelistSync: true,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("embedded: open views.db: %w", err)

@@ -50,3 +50,27 @@ func TestProfileCache(t *testing.T) {
 		}
 	})
 }
+
+func TestDecodePending(t *testing.T) {
+	tests := []struct {
+		name  string
+		k, v  []byte
+		key   string
+		flags byte
+		ok    bool
+	}{
+		{"numbered marker", pendingKey(7), append([]byte{pendingRefresh}, "/bureaus/amr c-1"...), "/bureaus/amr c-1", pendingRefresh, true},
+		{"the earlier layout: event key -> flags", []byte("/bureaus/amr c-1"), []byte{0}, "/bureaus/amr c-1", 0, true},
+		{"an 8-byte event key of the earlier layout", []byte("12345678"), []byte{pendingRefresh}, "12345678", pendingRefresh, true},
+		{"numbered marker without a key", pendingKey(7), nil, "", 0, false},
+		{"neither layout", []byte("abc"), []byte{1, 2}, "", 0, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			key, flags, ok := decodePending(tt.k, tt.v)
+			if ok != tt.ok || (ok && (string(key) != tt.key || flags != tt.flags)) {
+				t.Errorf("decodePending = %q, %d, %v; want %q, %d, %v", key, flags, ok, tt.key, tt.flags, tt.ok)
+			}
+		})
+	}
+}

@@ -143,6 +143,24 @@ func decodeEventRecord(v []byte) (eventlog.Position, []byte, error) {
 	return pos, v[12:], nil
 }
 
+// Pending markers: key = sequence number (8 bytes, big-endian, in commit order), value = flags
+// byte | event key. (Folders written before this layout hold event key -> flags byte; Open
+// re-indexes and empties the bucket, and decodePending reads both.)
+func pendingKey(seq uint64) []byte {
+	return binary.BigEndian.AppendUint64(nil, seq)
+}
+
+// decodePending returns the event key and flags of the marker k -> v.
+func decodePending(k, v []byte) (key []byte, flags byte, ok bool) {
+	switch {
+	case len(v) == 1: // the earlier layout: event key -> flags
+		return k, v[0], len(k) > 0
+	case len(k) == 8 && len(v) > 1:
+		return v[1:], v[0], true
+	}
+	return nil, 0, false
+}
+
 // Pending markers carry flags.
 const (
 	// pendingRefresh: the event changed what the merchant's event documents carry (its name or

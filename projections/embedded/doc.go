@@ -15,7 +15,9 @@
 //     transaction that records the event.
 //   - hits: uscc -> MerchantHit JSON, written with the profile when it changes: a search hit
 //     costs a few hundred bytes to decode, not a profile with its open complaints.
-//   - pending: event keys whose search documents are not yet known durable (see Recovery).
+//   - pending: the events whose search documents are not yet known durable (see Recovery), as
+//     sequence number (in commit order) -> flags | event key, so writing and clearing markers
+//     appends to and trims the end of the bucket instead of dirtying a page per event key.
 //
 // merchants.bleve and events.bleve are bleve v2 (scorch) indexes for Chinese text: the merchant
 // index (name and address with the cjk analyzer; uscc, township and industry as keywords;

@@ -48,6 +48,10 @@ type Store struct {
 	clearedMu sync.Mutex
 	cleared   [][]byte
 
+	// pendSeq numbers the pending markers (the last one written); only the commit goroutine
+	// touches it after Open.
+	pendSeq uint64
+
 	// profiles caches decoded merchant profiles for the live commit stage (see profileCache);
 	// only the commit goroutine touches it.
 	profiles *profileCache
@@ -566,7 +570,7 @@ func (s *Store) commit(g *group) {
 			return err
 		}
 		w = newWriter(tx)
-		w.cache = s.profiles
+		w.cache, w.pendSeq = s.profiles, &s.pendSeq
 		for i, r := range g.reqs {
 			res, err := w.apply(r)
 			if err != nil {
@@ -691,6 +695,7 @@ type writer struct {
 	bulk        bool                    // Options.Bulk: no pending markers, no search documents
 	mem         map[string]*bulkProfile // Store.mem (Bulk mode): read only here
 	cache       *profileCache           // live mode: decoded profiles of earlier groups
+	pendSeq     *uint64                 // Store.pendSeq
 
 	// entries holds the events this group recorded, as applied, so their search documents are
 	// built without decoding them back from the timeline.
@@ -779,12 +784,12 @@ func (w *writer) apply(r *request) (result, error) {
 		if pos != r.pos {
 			return result{}, nil // a duplicate: changes nothing
 		}
-		// A redelivery: the event is recorded; write its documents again.
-		flags := byte(0)
-		if v := w.pend.Get(key); len(v) > 0 {
-			flags = v[0]
-		}
-		if err := w.markPending(key, flags); err != nil {
+		// A redelivery: the event is recorded; write its documents (and its merchant's) again.
+		// A refresh of the merchant's other events the first delivery asked for needs nothing
+		// here: that delivery's marker, with the flag, stays until the indexer has written its
+		// group's documents, which reach bleve before this group's, and Open re-indexes it after
+		// a crash.
+		if err := w.markPending(key, 0); err != nil {
 			return result{}, err
 		}
 		w.eventKeys[string(key)] = bytes.Clone(tlKey)
@@ -794,9 +799,6 @@ func (w *writer) apply(r *request) (result, error) {
 				return result{}, err
 			}
 			ps.reindex = true
-			if flags&pendingRefresh != 0 {
-				w.refresh[ev.Subject] = true
-			}
 		}
 		return result{}, nil
 	}
@@ -941,12 +943,17 @@ func (w *writer) moveTarget(m *linkMove) error {
 	return nil
 }
 
+// markPending records that the search documents of the event under key are not yet known
+// durable. Markers are numbered in commit order (pendingKey), so writing and clearing them
+// appends to and trims the end of the bucket instead of touching a page per event key.
 func (w *writer) markPending(key []byte, flags byte) error {
 	if w.bulk {
 		return nil
 	}
-	w.pendingKeys = append(w.pendingKeys, key)
-	return w.pend.Put(key, []byte{flags})
+	*w.pendSeq++
+	k := pendingKey(*w.pendSeq)
+	w.pendingKeys = append(w.pendingKeys, k)
+	return w.pend.Put(k, append([]byte{flags}, key...))
 }
 
 // flush writes the profiles the group changed, and their search hits when those changed. (In Bulk
@@ -1241,7 +1248,11 @@ func (s *Store) reindexPending() error {
 	return s.db.View(func(tx *bolt.Tx) error {
 		b := newDocBuilder(tx)
 		pend := tx.Bucket(bucketPending)
-		err := pend.ForEach(func(k, v []byte) error {
+		err := pend.ForEach(func(mk, v []byte) error {
+			k, flags, ok := decodePending(mk, v)
+			if !ok {
+				return fmt.Errorf("%w: pending marker %x", errCorrupt, mk)
+			}
 			rec := b.evIdx.Get(k)
 			if rec == nil {
 				return nil // no record: nothing to index (markers are written with their records)
@@ -1257,7 +1268,7 @@ func (s *Store) reindexPending() error {
 			if uscc == "" {
 				return nil
 			}
-			if len(v) > 0 && v[0]&pendingRefresh != 0 {
+			if flags&pendingRefresh != 0 {
 				if err := b.addMerchantEvents(uscc); err != nil {
 					return err
 				}

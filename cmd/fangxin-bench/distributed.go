@@ -95,12 +95,12 @@ func distributed(r *report, work string, evs []events.Event) error {
 		offsets[p]++
 		entries[i] = elastic.RawEntry{Entry: projections.Redact(ev), Pos: eventlog.Position{Partition: int32(p), Offset: offsets[p]}}
 	}
-	es0 := esCPU(esURL)
+	es0 := elastic.NodesCPU([]string{esURL})
 	bulk, err := elastic.RawBulk(ctx, elastic.Config{URLs: strings.Split(esURL, ","), IndexPrefix: ns + "-raw"}, "1", entries)
 	if err != nil {
 		return fmt.Errorf("raw bulk: %w", err)
 	}
-	esBulk := (esCPU(esURL) - es0) / float64(len(evs))
+	esBulk := (elastic.NodesCPU([]string{esURL}) - es0) / float64(len(evs))
 	r.add("distributed: raw bulk indexing (esutil.BulkIndexer, same documents)", rate(bulk),
 		fmt.Sprintf("baseline; Elasticsearch CPU %s per event", us(esBulk)))
 
@@ -110,12 +110,12 @@ func distributed(r *report, work string, evs []events.Event) error {
 		return err
 	}
 	defer pr.stop()
-	pStart, es1, pc1 := time.Now(), esCPU(esURL), procCPU(pr.cmd.Process.Pid)
+	pStart, es1, pc1 := time.Now(), elastic.NodesCPU([]string{esURL}), procCPU(pr.cmd.Process.Pid)
 	if err := pr.caughtUp(30 * time.Minute); err != nil {
 		return err
 	}
 	proj := float64(len(evs)) / time.Since(pStart).Seconds()
-	esProj := (esCPU(esURL) - es1) / float64(len(evs))
+	esProj := (elastic.NodesCPU([]string{esURL}) - es1) / float64(len(evs))
 	pcProj := (procCPU(pr.cmd.Process.Pid) - pc1) / float64(len(evs))
 	n := float64(len(evs))
 	tGets, mGets := float64(esGets(esURL, ns+"-fangxin-timeline"))/n, float64(esGets(esURL, ns+"-fangxin-merchants"))/n
@@ -253,33 +253,6 @@ func dropNamespace(brokers, esURL, ns string) {
 		}
 		esDo("DELETE", "/_index_template/"+prefix+"-timeline,"+prefix+"-merchants")
 	}
-}
-
-// esCPU returns the CPU seconds the Elasticsearch nodes at esURL have used (0 when they do not
-// say): CPU per event is a figure a busy machine distorts far less than events per second.
-func esCPU(esURL string) float64 {
-	resp, err := http.Get(strings.Split(esURL, ",")[0] + "/_nodes/stats/process?filter_path=nodes.*.process.cpu.total_in_millis")
-	if err != nil {
-		return 0
-	}
-	defer resp.Body.Close()
-	var out struct {
-		Nodes map[string]struct {
-			Process struct {
-				CPU struct {
-					TotalInMillis int64 `json:"total_in_millis"`
-				} `json:"cpu"`
-			} `json:"process"`
-		} `json:"nodes"`
-	}
-	if json.NewDecoder(resp.Body).Decode(&out) != nil {
-		return 0
-	}
-	var ms int64
-	for _, n := range out.Nodes {
-		ms += n.Process.CPU.TotalInMillis
-	}
-	return float64(ms) / 1000
 }
 
 // procCPU returns the CPU seconds (user and system) process pid has used, 0 when /proc does not

@@ -6,6 +6,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"net/http"
+	"strings"
 	"sync/atomic"
 	"time"
 
@@ -93,4 +95,38 @@ func RawBulk(ctx context.Context, cfg Config, gen string, entries []RawEntry) (f
 		del.Body.Close()
 	}
 	return float64(len(entries)) / took.Seconds(), nil
+}
+
+// NodesCPU returns the CPU seconds the Elasticsearch nodes at urls have used (node stats), or 0
+// when they do not say. It is for benchmarks beside RawBulk: CPU per event is a figure a busy
+// machine distorts far less than events per second. It counts every client of the cluster, so
+// compare figures of one run.
+func NodesCPU(urls []string) float64 {
+	req, err := http.NewRequest(http.MethodGet, strings.Split(urls[0], ",")[0]+"/_nodes/stats/process?filter_path=nodes.*.process.cpu.total_in_millis", nil)
+	if err != nil {
+		return 0
+	}
+	req.Close = true // no idle connection left behind (the package tests check for leaks)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return 0
+	}
+	defer resp.Body.Close()
+	var out struct {
+		Nodes map[string]struct {
+			Process struct {
+				CPU struct {
+					TotalInMillis int64 `json:"total_in_millis"`
+				} `json:"cpu"`
+			} `json:"process"`
+		} `json:"nodes"`
+	}
+	if json.NewDecoder(resp.Body).Decode(&out) != nil {
+		return 0
+	}
+	var ms int64
+	for _, n := range out.Nodes {
+		ms += n.Process.CPU.TotalInMillis
+	}
+	return float64(ms) / 1000
 }

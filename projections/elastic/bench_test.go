@@ -2,9 +2,7 @@ package elastic
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
-	"net/http"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -90,9 +88,9 @@ func benchApply(b *testing.B, callers int, visibleOnReturn, cache bool) {
 	streams := benchLog(b.N, callers)
 
 	b.StopTimer()
-	c0 := esCPU(cfg.URLs)
+	c0 := NodesCPU(cfg.URLs)
 	raw := benchRawBulk(b, cfg, streams)
-	c1 := esCPU(cfg.URLs)
+	c1 := NodesCPU(cfg.URLs)
 
 	s := openStore(b, cfg)
 	defer s.Close()
@@ -121,7 +119,7 @@ func benchApply(b *testing.B, callers int, visibleOnReturn, cache bool) {
 	}
 	took := time.Since(start)
 	b.StopTimer()
-	c2 := esCPU(cfg.URLs)
+	c2 := NodesCPU(cfg.URLs)
 	if err, _ := failed.Load().(error); err != nil {
 		b.Fatal(err)
 	}
@@ -160,37 +158,4 @@ func benchRawBulk(b testing.TB, cfg Config, streams [][]benchEvent) float64 {
 		b.Fatal(err)
 	}
 	return rate
-}
-
-// esCPU returns the CPU seconds the Elasticsearch nodes at urls have used (node stats), or 0 when
-// they do not say (then the CPU metrics are left out). It counts every client of the cluster:
-// on a shared machine other work inflates it, so compare figures of one run.
-func esCPU(urls []string) float64 {
-	req, err := http.NewRequest(http.MethodGet, urls[0]+"/_nodes/stats/process?filter_path=nodes.*.process.cpu.total_in_millis", nil)
-	if err != nil {
-		return 0
-	}
-	req.Close = true // no idle connection left behind for goleak
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		return 0
-	}
-	defer resp.Body.Close()
-	var out struct {
-		Nodes map[string]struct {
-			Process struct {
-				CPU struct {
-					TotalInMillis int64 `json:"total_in_millis"`
-				} `json:"cpu"`
-			} `json:"process"`
-		} `json:"nodes"`
-	}
-	if json.NewDecoder(resp.Body).Decode(&out) != nil {
-		return 0
-	}
-	var ms int64
-	for _, n := range out.Nodes {
-		ms += n.Process.CPU.TotalInMillis
-	}
-	return float64(ms) / 1000
 }

@@ -173,14 +173,7 @@ func (b *backoff) wait(ctx context.Context) bool {
 	if rest := b.cfg.MaxElapsed - time.Since(b.start); d > rest {
 		d = max(rest, 0)
 	}
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return false
-	case <-t.C:
-		return true
-	}
+	return sleepCtx(ctx, d)
 }
 
 // indexNotFound is Elasticsearch's error type for a missing index. Through an alias it can mean

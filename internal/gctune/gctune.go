@@ -10,6 +10,7 @@ package gctune
 import (
 	"os"
 	"runtime/debug"
+	"runtime/metrics"
 )
 
 // Serve's settings, unless the environment names its own.
@@ -19,7 +20,8 @@ const (
 )
 
 // Apply sets GCPercent and MemoryLimit for this process, each unless its environment variable
-// (GOGC, GOMEMLIMIT) is set. It returns the settings in force afterwards.
+// (GOGC, GOMEMLIMIT) is set. It returns the settings in force afterwards, read back from the
+// runtime's metrics.
 func Apply() (gcPercent int, memoryLimit int64) {
 	if os.Getenv("GOGC") == "" {
 		debug.SetGCPercent(GCPercent)
@@ -27,7 +29,7 @@ func Apply() (gcPercent int, memoryLimit int64) {
 	if os.Getenv("GOMEMLIMIT") == "" {
 		debug.SetMemoryLimit(MemoryLimit)
 	}
-	gcPercent = debug.SetGCPercent(-1)
-	debug.SetGCPercent(gcPercent)
-	return gcPercent, debug.SetMemoryLimit(-1)
+	ms := []metrics.Sample{{Name: "/gc/gogc:percent"}, {Name: "/gc/gomemlimit:bytes"}}
+	metrics.Read(ms)
+	return int(ms[0].Value.Uint64()), int64(ms[1].Value.Uint64())
 }

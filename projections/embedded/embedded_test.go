@@ -41,6 +41,21 @@ func open(t *testing.T, dir string) *Store {
 	return openWith(t, dir, Options{})
 }
 
+// fixtureFolder is a data folder holding the views of the fixture log, closed.
+func fixtureFolder(t *testing.T) (dir string, log []storetest.LogEntry) {
+	t.Helper()
+	dir = t.TempDir()
+	s := open(t, dir)
+	log = storetest.Fixture()
+	if err := storetest.ApplyAll(context.Background(), s, log); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	return dir, log
+}
+
 func openWith(t *testing.T, dir string, opts Options) *Store {
 	t.Helper()
 	s, err := Open(dir, opts)
@@ -268,15 +283,7 @@ func TestOpenRecoversPending(t *testing.T) {
 
 // TestRebuildsMissingIndex: deleting the search folders re-indexes everything from views.db.
 func TestRebuildsMissingIndex(t *testing.T) {
-	dir := t.TempDir()
-	s := open(t, dir)
-	log := storetest.Fixture()
-	if err := storetest.ApplyAll(context.Background(), s, log); err != nil {
-		t.Fatal(err)
-	}
-	if err := s.Close(); err != nil {
-		t.Fatal(err)
-	}
+	dir, log := fixtureFolder(t)
 	for _, name := range []string{"merchants.bleve", "events.bleve"} {
 		if err := os.RemoveAll(filepath.Join(dir, name)); err != nil {
 			t.Fatal(err)
@@ -286,7 +293,7 @@ func TestRebuildsMissingIndex(t *testing.T) {
 	if err := os.MkdirAll(filepath.Join(dir, "events.bleve", "store"), 0o750); err != nil {
 		t.Fatal(err)
 	}
-	s = open(t, dir)
+	s := open(t, dir)
 	defer s.Close()
 	assertSameAs(t, s, rebuilt(t, log))
 }
@@ -294,16 +301,8 @@ func TestRebuildsMissingIndex(t *testing.T) {
 // TestRebuildEqualsLiveAfterReopen: a store closed and reopened answers as one rebuilt from
 // the log.
 func TestRebuildEqualsLiveAfterReopen(t *testing.T) {
-	dir := t.TempDir()
+	dir, log := fixtureFolder(t)
 	s := open(t, dir)
-	log := storetest.Fixture()
-	if err := storetest.ApplyAll(context.Background(), s, log); err != nil {
-		t.Fatal(err)
-	}
-	if err := s.Close(); err != nil {
-		t.Fatal(err)
-	}
-	s = open(t, dir)
 	defer s.Close()
 	assertSameAs(t, s, rebuilt(t, log))
 }

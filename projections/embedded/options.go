@@ -29,8 +29,8 @@ type Options struct {
 	// indexes while no search waits for it: the groups committed meanwhile go into one batch,
 	// which makes fewer, larger bleve segments (each persisted with its own fsyncs and merged
 	// again later). A search that needs what is not yet indexed cuts the wait short, so reads
-	// still see every Apply that returned before them. Default 200ms; -1 writes as soon as a
-	// group is committed.
+	// still see every Apply that returned before them. Default 200ms; a negative value writes as
+	// soon as a group is committed.
 	IndexInterval time.Duration
 	// IndexRetry is how long the indexer waits before it writes a failed batch of search
 	// documents again (merged with whatever came since). Default 1s.
@@ -52,7 +52,8 @@ type Options struct {
 	// 5000.
 	BulkIndexBatch int
 	// ProfileCache is how many decoded merchant profiles the live commit stage keeps, so a
-	// merchant's next event skips decoding its profile. Default 20000; -1 turns it off.
+	// merchant's next event skips decoding its profile. Default 20000; a negative value turns
+	// it off.
 	ProfileCache int
 	// Logger receives the indexer's errors. Default: none.
 	Logger *slog.Logger
@@ -108,8 +109,8 @@ func (o Options) Validate() error {
 	if o.GroupWait < 0 || o.GroupWait > time.Second {
 		errs = append(errs, errors.New("embedded: GroupWait must be between 0 and 1s (0 = default)"))
 	}
-	if o.IndexInterval < -1 || o.IndexInterval > 10*time.Second {
-		errs = append(errs, errors.New("embedded: IndexInterval must be between 0 and 10s, or -1 for none (0 = default)"))
+	if o.IndexInterval > 10*time.Second {
+		errs = append(errs, errors.New("embedded: IndexInterval must be at most 10s (0 = default, negative = none)"))
 	}
 	if o.IndexRetry < 0 {
 		errs = append(errs, errors.New("embedded: IndexRetry must be ≥ 0 (0 = default)"))
@@ -122,9 +123,6 @@ func (o Options) Validate() error {
 	}
 	if o.RecoveryBatch < 0 || o.RecoveryBatch > maxMaxBatch {
 		errs = append(errs, fmt.Errorf("embedded: RecoveryBatch %d must be between 1 and %d (0 = default)", o.RecoveryBatch, maxMaxBatch))
-	}
-	if o.ProfileCache < -1 {
-		errs = append(errs, errors.New("embedded: ProfileCache must be ≥ 0, or -1 for none (0 = default)"))
 	}
 	return errors.Join(errs...)
 }

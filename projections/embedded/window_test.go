@@ -111,25 +111,20 @@ func idx(id string) int {
 func TestOutdatedIndexRebuilt(t *testing.T) {
 	for _, name := range []string{"events.bleve", "merchants.bleve"} {
 		t.Run(name, func(t *testing.T) {
-			dir := t.TempDir()
-			s := open(t, dir)
-			log := storetest.Fixture()
-			if err := storetest.ApplyAll(context.Background(), s, log); err != nil {
-				t.Fatal(err)
-			}
-			if err := s.Close(); err != nil {
-				t.Fatal(err)
-			}
+			dir, log := fixtureFolder(t)
 			// Replace the index by an empty one with an old mapping and no fingerprint, as a data
 			// folder written by an earlier build has.
 			path := filepath.Join(dir, name)
 			if err := os.RemoveAll(path); err != nil {
 				t.Fatal(err)
 			}
-			old := eventMapping()
-			dt := bleve.NewDateTimeFieldMapping()
-			dt.Store, dt.IncludeInAll, dt.DocValues = false, false, false
-			old.DefaultMapping.AddFieldMappingsAt("time", dt)
+			old := merchantMapping() // the mapping of today, but no fingerprint
+			if name == "events.bleve" {
+				old = eventMapping()
+				dt := bleve.NewDateTimeFieldMapping()
+				dt.Store, dt.IncludeInAll, dt.DocValues = false, false, false
+				old.DefaultMapping.AddFieldMappingsAt("time", dt)
+			}
 			idx, err := bleve.NewUsing(path, old, scorch.Name, scorch.Name, scorchConfig())
 			if err != nil {
 				t.Fatal(err)
@@ -138,7 +133,7 @@ func TestOutdatedIndexRebuilt(t *testing.T) {
 				t.Fatal(err)
 			}
 
-			s = open(t, dir)
+			s := open(t, dir)
 			assertSameAs(t, s, rebuilt(t, log))
 			for idx, m := range map[bleve.Index]func() *mapping.IndexMappingImpl{s.events: eventMapping, s.merchants: merchantMapping} {
 				want, _ := fingerprint(m())

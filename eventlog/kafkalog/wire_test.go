@@ -3,6 +3,8 @@ package kafkalog_test
 import (
 	"bytes"
 	"context"
+	"errors"
+	"io"
 	"os/exec"
 	"strings"
 	"testing"
@@ -36,40 +38,83 @@ func receive(t *testing.T, ch <-chan *message.Message, n int, timeout time.Durat
 	return got
 }
 
-// readRaw reads every record of topic with a plain kafka-go reader, partition by partition.
+// readRaw reads every record of topic with kafka-go's low-level Fetch, partition by partition.
+// A fetch that fails (a busy broker in CI) is asked again until a minute has passed.
 func readRaw(t *testing.T, topic string, partitions int) []kafka.Message {
 	t.Helper()
 	var out []kafka.Message
 	tr := &kafka.Transport{}
 	defer tr.CloseIdleConnections()
 	c := &kafka.Client{Addr: kafka.TCP(brokers(t)...), Transport: tr}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
 	for p := range partitions {
-		res, err := c.ListOffsets(context.Background(), &kafka.ListOffsetsRequest{
+		res, err := c.ListOffsets(ctx, &kafka.ListOffsetsRequest{
 			Topics: map[string][]kafka.OffsetRequest{topic: {kafka.LastOffsetOf(p)}},
 		})
 		if err != nil {
 			t.Fatal(err)
 		}
 		end := res.Topics[topic][0].LastOffset
-		if end == 0 {
-			continue
-		}
-		r := kafka.NewReader(kafka.ReaderConfig{Brokers: brokers(t), Topic: topic, Partition: p, MaxWait: time.Second})
-		defer r.Close()
-		for {
-			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-			m, err := r.ReadMessage(ctx)
-			cancel()
+		for next := int64(0); next < end; {
+			recs, err := fetch(ctx, c, topic, p, next)
 			if err != nil {
-				t.Fatalf("reading partition %d: %v", p, err)
+				if ctx.Err() != nil {
+					t.Fatalf("reading partition %d at offset %d: %v", p, next, err)
+				}
+				t.Logf("reading partition %d at offset %d: %v (asking again)", p, next, err)
+				time.Sleep(200 * time.Millisecond)
+				continue
 			}
-			out = append(out, m)
-			if m.Offset == end-1 {
-				break
+			for _, m := range recs {
+				if m.Offset >= next && m.Offset < end {
+					out = append(out, m)
+					next = m.Offset + 1
+				}
 			}
 		}
 	}
 	return out
+}
+
+// fetch returns the records of one Fetch of topic/partition from offset on.
+func fetch(ctx context.Context, c *kafka.Client, topic string, partition int, offset int64) ([]kafka.Message, error) {
+	res, err := c.Fetch(ctx, &kafka.FetchRequest{Topic: topic, Partition: partition, Offset: offset,
+		MinBytes: 1, MaxBytes: 1 << 20, MaxWait: time.Second})
+	if err != nil {
+		return nil, err
+	}
+	if res.Error != nil {
+		return nil, res.Error
+	}
+	var out []kafka.Message
+	for {
+		r, err := res.Records.ReadRecord()
+		if errors.Is(err, io.EOF) {
+			return out, nil
+		}
+		if err != nil {
+			return nil, err
+		}
+		m := kafka.Message{Topic: topic, Partition: partition, Offset: r.Offset, Time: r.Time}
+		for _, h := range r.Headers { // valid only until the next ReadRecord
+			m.Headers = append(m.Headers, kafka.Header{Key: h.Key, Value: bytes.Clone(h.Value)})
+		}
+		if m.Key, err = readBytes(r.Key); err == nil {
+			m.Value, err = readBytes(r.Value)
+		}
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, m)
+	}
+}
+
+func readBytes(b kafka.Bytes) ([]byte, error) {
+	if b == nil {
+		return nil, nil
+	}
+	return io.ReadAll(b)
 }
 
 func header(m kafka.Message, key string) (string, bool) {

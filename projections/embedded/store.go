@@ -9,6 +9,7 @@ import (
 	"maps"
 	"os"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -56,8 +57,11 @@ type Store struct {
 	// only the commit goroutine touches it.
 	profiles *profileCache
 
-	inflight atomic.Int64 // Apply calls in progress
-	groups   atomic.Int64 // groups committed, for the benchmarks
+	// unanswered counts Apply calls that have entered and not been answered yet: those in the
+	// group being committed, in the intake and about to send. A group stops waiting for more
+	// once it holds all of them (see commitLoop).
+	unanswered atomic.Int64
+	groups     atomic.Int64 // groups committed, for the benchmarks
 
 	// committedSeq counts groups committed to bbolt; indexedSeq counts groups the indexer has
 	// finished with (persisted, or failed and left pending for recovery). Searches wait until
@@ -90,6 +94,10 @@ type request struct {
 	pos   eventlog.Position
 	fold  projections.FoldFunc
 	done  chan result
+	// value is the entry's timeline encoding, made by the caller (or encErr): the callers
+	// encode in parallel, the commit stage (one goroutine) only writes.
+	value  []byte
+	encErr error
 }
 
 type result struct {
@@ -228,14 +236,17 @@ func (s *Store) Apply(ctx context.Context, ev projections.TimelineEntry, pos eve
 	if fold == nil {
 		return false, errors.New("embedded: Apply needs a fold")
 	}
-	s.inflight.Add(1)
-	defer s.inflight.Add(-1)
 	// The group may still read the entry after a cancelled call returned: keep a copy.
 	ev.Event.Data, ev.Private = bytes.Clone(ev.Event.Data), bytes.Clone(ev.Private)
 	r := &request{entry: ev, pos: pos, fold: fold, done: make(chan result, 1)}
+	if checkEntry(ev) == nil {
+		r.value, r.encErr = encodeTimeline(ev)
+	}
+	s.unanswered.Add(1)
 	s.mu.RLock()
 	if s.closed {
 		s.mu.RUnlock()
+		s.unanswered.Add(-1)
 		return false, ErrClosed
 	}
 	select {
@@ -243,6 +254,7 @@ func (s *Store) Apply(ctx context.Context, ev projections.TimelineEntry, pos eve
 		s.mu.RUnlock()
 	case <-ctx.Done():
 		s.mu.RUnlock()
+		s.unanswered.Add(-1)
 		return false, ctx.Err()
 	}
 	select {
@@ -260,9 +272,10 @@ const indexQueue = 64
 // commitLoop is the first stage: it gathers waiting requests into a group, commits the group to
 // bbolt in one transaction (one fsync), answers the group's callers and hands the group's search
 // documents to indexLoop. Everything that arrives during a commit joins the next group; a group
-// also waits up to Options.GroupWait for the other Apply calls in progress (callers just
-// answered, about to call again), so a closed loop of N callers commits groups of N. A lone
-// caller never waits.
+// also waits up to Options.GroupWait for the Apply calls that have entered but not reached the
+// intake yet. It never waits for callers it has answered, which may or may not call again: in a
+// busy process those run after a wait of their own for a CPU, and a commit stage that waited
+// for them would queue behind them for its next turn too. A lone caller never waits.
 func (s *Store) commitLoop(out chan<- *group) {
 	defer close(out)
 	timer := time.NewTimer(time.Hour)
@@ -282,7 +295,7 @@ func (s *Store) commitLoop(out chan<- *group) {
 				continue
 			default:
 			}
-			if int64(len(g.reqs)) >= s.inflight.Load() {
+			if int64(len(g.reqs)) >= s.unanswered.Load() {
 				break
 			}
 			if !waiting {
@@ -306,6 +319,7 @@ func (s *Store) commitLoop(out chan<- *group) {
 		}
 		s.groups.Add(1)
 		s.commit(g)
+		s.unanswered.Add(-int64(len(g.reqs)))
 		if g.err == nil && !s.opts.Bulk {
 			g.seq = s.committedSeq.Add(1)
 			out <- g
@@ -811,7 +825,10 @@ func (w *writer) apply(r *request) (result, error) {
 			return result{err: err}, nil
 		}
 	}
-	value, err := encodeTimeline(r.entry)
+	value, err := r.value, r.encErr
+	if value == nil && err == nil {
+		value, err = encodeTimeline(r.entry)
+	}
 	if err != nil {
 		return result{err: fmt.Errorf("embedded: encode entry: %w", err)}, nil
 	}
@@ -958,32 +975,85 @@ func (w *writer) markPending(key []byte, flags byte) error {
 
 // flush writes the profiles the group changed, and their search hits when those changed. (In Bulk
 // mode profiles stay in memory until Close: writeBulkProfiles.)
+//
+// The encoding, most of its work, runs on parallel goroutines (encodeAll), and the writes go in
+// key order.
 func (w *writer) flush() error {
-	hits := w.tx.Bucket(bucketHits)
+	var dirty []string
 	for uscc, ps := range w.profiles {
-		if !ps.dirty {
-			continue
+		if ps.dirty {
+			dirty = append(dirty, uscc)
 		}
-		k := []byte(uscc)
+	}
+	slices.Sort(dirty)
+	hitEnc := make([][]byte, len(dirty))
+	err := encodeAll(len(dirty), func(i int) error {
+		ps := w.profiles[dirty[i]] // read only, and each state by one goroutine
 		enc, err := json.Marshal(ps.prof)
 		if err != nil {
 			return fmt.Errorf("embedded: encode profile: %w", err)
 		}
 		ps.enc = enc
-		if err := w.prf.Put(k, ps.enc); err != nil {
+		hitEnc[i], err = json.Marshal(newHit(ps.prof))
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	hits := w.tx.Bucket(bucketHits)
+	for i, uscc := range dirty {
+		k := []byte(uscc)
+		if err := w.prf.Put(k, w.profiles[uscc].enc); err != nil {
 			return err
 		}
-		hit, err := json.Marshal(newHit(ps.prof))
-		if err != nil {
-			return err
-		}
-		if !bytes.Equal(hits.Get(k), hit) {
-			if err := hits.Put(k, hit); err != nil {
+		if !bytes.Equal(hits.Get(k), hitEnc[i]) {
+			if err := hits.Put(k, hitEnc[i]); err != nil {
 				return err
 			}
 		}
 	}
 	return nil
+}
+
+// encodeMin is how many items make encodeAll use more than the calling goroutine.
+const encodeMin = 64
+
+// encodeAll runs enc(0..n-1) on up to GOMAXPROCS goroutines (the caller's only, below
+// encodeMin items) and returns the first error. The single-goroutine commit stage hands its
+// encoding out this way: in a busy process each runnable goroutine gets a fair share of the
+// CPU, so work split over several is done sooner than work queued behind one.
+func encodeAll(n int, enc func(i int) error) error {
+	workers := min(runtime.GOMAXPROCS(0), n/encodeMin)
+	if workers <= 1 {
+		for i := range n {
+			if err := enc(i); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	var next atomic.Int64
+	errs := make([]error, workers)
+	work := func(w int) {
+		for errs[w] == nil {
+			i := int(next.Add(1)) - 1
+			if i >= n {
+				return
+			}
+			errs[w] = enc(i)
+		}
+	}
+	var wg sync.WaitGroup
+	for w := 1; w < workers; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			work(w)
+		}()
+	}
+	work(0) // the caller is one of the workers
+	wg.Wait()
+	return errors.Join(errs...)
 }
 
 // foldCopy folds moved (the linked event being moved, if any) and r into a copy of p (nil: no

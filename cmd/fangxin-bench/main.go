@@ -54,7 +54,8 @@ var (
 	batch     = flag.Int("batch", 500, "events per push in the ingest phase")
 	clients   = flag.Int("clients", 4, "concurrent pushing clients")
 	queries   = flag.Int("queries", 2000, "history and search queries to time")
-	stepSecs  = flag.Int("step", 8, "seconds per steady-rate step of the freshness search")
+	stepSecs  = flag.Int("step", 30, "seconds per steady-rate step of the freshness search")
+	baseRate  = flag.Float64("freshness-base", 0, "events/s the freshness fractions apply to instead of the measured bare write rate, to compare two hub binaries (-bin) at the same steady rates")
 	bin       = flag.String("bin", os.Getenv("FANGXIN_BIN"), "the fangxin binary")
 	fractions = flag.String("fractions", "0.25,0.5,0.7,0.85,1", "steady rates of the freshness search, as fractions of the bare read-model write rate, tried in order until one misses")
 	only      = flag.String("only", "hub,distributed,scale", "phases to run, comma-separated: hub (embedded, with its baselines), distributed (needs the stack), scale")
@@ -141,6 +142,10 @@ func bench(work string) error {
 		return err
 	}
 	r.add("bare read-model write (embedded Store.Apply, 256 writers)", rate(writeRate), "baseline")
+	if *baseRate > 0 {
+		writeRate = *baseRate
+		r.add("freshness steps relative to", rate(writeRate), "-freshness-base, not the bare write rate")
+	}
 
 	dir := filepath.Join(work, "hub")
 	keys := map[string]string{}

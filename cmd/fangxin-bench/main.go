@@ -57,7 +57,7 @@ var (
 	stepSecs  = flag.Int("step", 30, "seconds per steady-rate step of the freshness search")
 	baseRate  = flag.Float64("freshness-base", 0, "events/s the freshness fractions apply to instead of the measured bare write rate, to compare two hub binaries (-bin) at the same steady rates")
 	bin       = flag.String("bin", os.Getenv("FANGXIN_BIN"), "the fangxin binary")
-	fractions = flag.String("fractions", "0.25,0.5,0.7,0.85,1", "steady rates of the freshness search, as fractions of the bare read-model write rate, tried in order until one misses")
+	fractions = flag.String("fractions", "0.25,0.35,0.5,0.6,0.7,0.85,1", "steady rates of the freshness search, as fractions of the bare read-model write rate, tried in order until one misses")
 	only      = flag.String("only", "hub,distributed,scale", "phases to run, comma-separated: hub (embedded, with its baselines), distributed (needs the stack), scale")
 )
 

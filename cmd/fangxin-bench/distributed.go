@@ -54,6 +54,7 @@ func distributed(r *report, work string, evs []events.Event) error {
 	ns := "bench-" + hex.EncodeToString(b[:])
 	ctx := context.Background()
 	defer dropNamespace(brokers, esURL, ns)
+	rawCfg := elastic.Config{URLs: strings.Split(esURL, ","), IndexPrefix: ns + "-raw"} // RawBulk's scratch generations
 
 	// 0. Warm-up, discarded: a freshly started broker and Elasticsearch node run their first
 	// hundred thousand records several times slower (the JVMs are still compiling their hot
@@ -62,7 +63,7 @@ func distributed(r *report, work string, evs []events.Event) error {
 	if _, err := rawProduce(ctx, strings.Split(brokers, ","), ns+".warm", evs); err != nil {
 		return fmt.Errorf("warm-up produce: %w", err)
 	}
-	if _, err := elastic.RawBulk(ctx, elastic.Config{URLs: strings.Split(esURL, ","), IndexPrefix: ns + "-raw"}, "warm", rawEntries(evs)); err != nil {
+	if _, err := elastic.RawBulk(ctx, rawCfg, "warm", rawEntries(evs)); err != nil {
 		return fmt.Errorf("warm-up bulk: %w", err)
 	}
 
@@ -108,7 +109,7 @@ func distributed(r *report, work string, evs []events.Event) error {
 	// 3. Raw bulk.
 	entries := rawEntries(evs)
 	es0 := elastic.NodesCPU([]string{esURL})
-	bulk, err := elastic.RawBulk(ctx, elastic.Config{URLs: strings.Split(esURL, ","), IndexPrefix: ns + "-raw"}, "1", entries)
+	bulk, err := elastic.RawBulk(ctx, rawCfg, "1", entries)
 	if err != nil {
 		return fmt.Errorf("raw bulk: %w", err)
 	}
@@ -152,7 +153,7 @@ func distributed(r *report, work string, evs []events.Event) error {
 		return err
 	}
 	es2 := elastic.NodesCPU([]string{esURL})
-	bulk2, err := elastic.RawBulk(ctx, elastic.Config{URLs: strings.Split(esURL, ","), IndexPrefix: ns + "-raw"}, "2", entries)
+	bulk2, err := elastic.RawBulk(ctx, rawCfg, "2", entries)
 	if err != nil {
 		return fmt.Errorf("raw bulk: %w", err)
 	}

@@ -30,7 +30,7 @@ func openLog(ctx context.Context, cfg Config, d Deps) (logBackend, error) {
 func openViews(ctx context.Context, cfg Config, d Deps) (viewsBackend, error) {
 	switch {
 	case cfg.Views.Embedded != nil:
-		s, err := embedded.Open(cfg.Views.Embedded.Dir, embedded.Options{})
+		s, err := embedded.Open(cfg.Views.Embedded.Dir, embedded.Options{Logger: d.Logger, Registerer: d.Registerer})
 		if err != nil {
 			return nil, fmt.Errorf("embedded views %s: %w", cfg.Views.Embedded.Dir, err)
 		}

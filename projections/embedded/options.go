@@ -3,9 +3,12 @@ package embedded
 import (
 	"errors"
 	"fmt"
-	"github.com/lizhou/fangxin/projections"
 	"log/slog"
 	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/lizhou/fangxin/projections"
 )
 
 // DefaultLimit is the page size of a query whose Limit is 0 (the seam's rule).
@@ -57,6 +60,9 @@ type Options struct {
 	ProfileCache int
 	// Logger receives the indexer's errors. Default: none.
 	Logger *slog.Logger
+	// Registerer receives the live stages' metrics (fangxin_views_*); nil registers none. One
+	// store per registry.
+	Registerer prometheus.Registerer
 }
 
 func (o Options) logf(format string, args ...any) {

@@ -62,6 +62,7 @@ type Store struct {
 	// once it holds all of them (see commitLoop).
 	unanswered atomic.Int64
 	groups     atomic.Int64 // groups committed, for the benchmarks
+	metrics    *metrics
 
 	// committedSeq counts groups committed to bbolt; indexedSeq counts groups the indexer has
 	// finished with (persisted, or failed and left pending for recovery). Searches wait until
@@ -138,7 +139,7 @@ func Open(dir string, opts Options) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("embedded: open views.db: %w", err)
 	}
-	s := &Store{opts: opts, db: db, profiles: newProfileCache(opts.ProfileCache)}
+	s := &Store{opts: opts, db: db, profiles: newProfileCache(opts.ProfileCache), metrics: newMetrics(opts.Registerer)}
 	if opts.Bulk {
 		s.mem = map[string]*bulkProfile{}
 	}
@@ -318,7 +319,11 @@ func (s *Store) commitLoop(out chan<- *group) {
 			<-timer.C
 		}
 		s.groups.Add(1)
+		start := time.Now()
 		s.commit(g)
+		if !s.opts.Bulk {
+			s.metrics.observeCommit(time.Since(start), len(g.reqs))
+		}
 		s.unanswered.Add(-int64(len(g.reqs)))
 		if g.err == nil && !s.opts.Bulk {
 			g.seq = s.committedSeq.Add(1)
@@ -409,8 +414,10 @@ func (s *Store) indexLoop(in <-chan *group) {
 			err = (*hook)()
 		}
 		if err == nil {
+			start := time.Now()
 			err = s.index(b.events, b.merchants)
 			lastWrite = time.Now()
+			s.metrics.observeIndex(lastWrite.Sub(start), len(b.events)+len(b.merchants))
 		}
 		if err != nil {
 			s.opts.logf("embedded: search index: %v (the events stay pending; retried in %v, and completed by a redelivery or the next Open)", err, s.opts.IndexRetry)

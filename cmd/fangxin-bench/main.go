@@ -504,30 +504,42 @@ func (h *hubProc) caughtUp(limit time.Duration) error {
 // webhooks) has handled the whole log: a restarted hub replays the log in its rule engine and
 // linker, and queries timed meanwhile measure that replay as much as the read model.
 func (h *hubProc) settled(limit time.Duration) error {
-	re := regexp.MustCompile(`(?m)^fangxin_consumer_lag_events\{group="([^"]+)"\} (\S+)$`)
 	deadline := time.Now().Add(limit)
 	for time.Now().Before(deadline) {
-		if resp, err := http.Get(h.url + "/metrics"); err == nil {
-			b, _ := io.ReadAll(resp.Body)
-			resp.Body.Close()
-			ms := re.FindAllSubmatch(b, -1)
-			quiet := len(ms) > 0
-			for _, m := range ms {
-				quiet = quiet && string(m[2]) == "0"
-			}
-			if quiet {
-				return nil
-			}
+		lags := h.consumerLags()
+		quiet := len(lags) > 0
+		for _, lag := range lags {
+			quiet = quiet && lag == 0
+		}
+		if quiet {
+			return nil
 		}
 		time.Sleep(time.Second)
 	}
 	return fmt.Errorf("the hub's consumer groups did not catch up within %s", limit)
 }
 
+var lagRe = regexp.MustCompile(`(?m)^fangxin_consumer_lag_events\{group="([^"]+)"\} (\S+)$`)
+
+// consumerLags reads fangxin_consumer_lag_events of every consumer group from the hub's
+// metrics; nil when the hub does not answer.
+func (h *hubProc) consumerLags() map[string]float64 {
+	resp, err := http.Get(h.url + "/metrics")
+	if err != nil {
+		return nil
+	}
+	b, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	lags := map[string]float64{}
+	for _, m := range lagRe.FindAllSubmatch(b, -1) {
+		lags[string(m[1])], _ = strconv.ParseFloat(string(m[2]), 64)
+	}
+	return lags
+}
+
 // watchLag samples the consumer groups' lag every 250 ms until the returned function is called,
 // which returns the highest lag of each group, e.g. "views 120, rules 3".
 func (h *hubProc) watchLag() func() string {
-	re := regexp.MustCompile(`(?m)^fangxin_consumer_lag_events\{group="([^"]+)"\} (\S+)$`)
 	most := map[string]float64{}
 	done, stopped := make(chan struct{}), make(chan struct{})
 	go func() {
@@ -535,13 +547,8 @@ func (h *hubProc) watchLag() func() string {
 		tick := time.NewTicker(250 * time.Millisecond)
 		defer tick.Stop()
 		for {
-			if resp, err := http.Get(h.url + "/metrics"); err == nil {
-				b, _ := io.ReadAll(resp.Body)
-				resp.Body.Close()
-				for _, m := range re.FindAllSubmatch(b, -1) {
-					v, _ := strconv.ParseFloat(string(m[2]), 64)
-					most[string(m[1])] = max(most[string(m[1])], v)
-				}
+			for g, lag := range h.consumerLags() {
+				most[g] = max(most[g], lag)
 			}
 			select {
 			case <-done:

@@ -240,9 +240,7 @@ func (s *Store) Apply(ctx context.Context, ev projections.TimelineEntry, pos eve
 	// The group may still read the entry after a cancelled call returned: keep a copy.
 	ev.Event.Data, ev.Private = bytes.Clone(ev.Event.Data), bytes.Clone(ev.Private)
 	r := &request{entry: ev, pos: pos, fold: fold, done: make(chan result, 1)}
-	if checkEntry(ev) == nil {
-		r.value, r.encErr = encodeTimeline(ev)
-	}
+	r.value, r.encErr = encodeTimeline(ev)
 	s.unanswered.Add(1)
 	s.mu.RLock()
 	if s.closed {
@@ -833,9 +831,6 @@ func (w *writer) apply(r *request) (result, error) {
 		}
 	}
 	value, err := r.value, r.encErr
-	if value == nil && err == nil {
-		value, err = encodeTimeline(r.entry)
-	}
 	if err != nil {
 		return result{err: fmt.Errorf("embedded: encode entry: %w", err)}, nil
 	}

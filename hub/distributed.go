@@ -189,6 +189,9 @@ func (k *kafkaBackend) Offsets(ctx context.Context, group string) ([]partitionOf
 	return out, nil
 }
 
+// committedAt: a Kafka group's committed offset is the next one it reads.
+func (k *kafkaBackend) committedAt(pos eventlog.Position) int64 { return pos.Offset + 1 }
+
 func (k *kafkaBackend) DeleteGroup(ctx context.Context, group string) error {
 	return k.admin.DeleteGroup(ctx, k.ns.Group(group))
 }

@@ -88,6 +88,8 @@ type partitionOffsets struct {
 // steady ingest).
 type logPositions interface {
 	Offsets(ctx context.Context, group string) ([]partitionOffsets, error)
+	// committedAt is the committed offset at which the event at pos is committed.
+	committedAt(pos eventlog.Position) int64
 }
 
 // groupDeleter is an optional ability of a log backend: forgetting a consumer group.
@@ -110,6 +112,10 @@ func (b *boltBackend) Offsets(_ context.Context, group string) ([]partitionOffse
 	}
 	return []partitionOffsets{{Partition: 0, First: 0, End: hw, Committed: c}}, nil
 }
+
+// committedAt: the embedded log's positions are sequence numbers from 1, and a group's
+// committed position is the last one it acknowledged.
+func (b *boltBackend) committedAt(pos eventlog.Position) int64 { return pos.Offset }
 
 // rebuildElasticsearch is Rebuild for Elasticsearch views; see the comment at the top of this
 // file. cfg is validated and has its defaults.

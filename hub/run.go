@@ -148,7 +148,11 @@ func Run(ctx context.Context, cfg Config, d Deps) error {
 		if err != nil {
 			return err
 		}
-		linker := linking.NewLinker(views, lg.Publisher(), linking.DefaultPolicy, d.Logger, d.Registerer)
+		var progress linking.Progress
+		if p, ok := lg.(logPositions); ok {
+			progress = viewsProgress{p}
+		}
+		linker := linking.NewLinker(views, progress, lg.Publisher(), linking.DefaultPolicy, d.Logger, d.Registerer)
 		lrouter, err = linking.NewRouter(linker, lsub, d.Logger)
 		if err != nil {
 			return err

@@ -23,16 +23,44 @@ import (
 // LinkerHandler is the router handler (and consumer group) of the linker.
 const LinkerHandler = "linker"
 
-// Views is what the linker reads: candidates, and the event itself (to know the views hold it,
-// so that every registration before it in the log is folded, and whether it is linked already).
+// Views is what the linker reads: candidates, and the event itself (whether the views hold it,
+// and whether it is linked already).
 type Views interface {
 	Finder
 	Event(ctx context.Context, source, id string) (projections.TimelineEntry, bool, error)
 }
 
+// Syncer is implemented by views whose searches see a write only after a refresh
+// (projections/elastic): the linker syncs once the projector has folded what it waits for, so
+// that the candidates it searches include every registration folded.
+type Syncer interface {
+	Sync(ctx context.Context) error
+}
+
+// Progress tells how far the projector has folded the log. The linker marks a point in the log
+// after the event it looks at and after every registration the log holds before it, and waits
+// until the views have folded everything before the mark. Waiting for the event alone is not
+// enough: the projector folds the events of different merchants concurrently, so a work order
+// appended right behind its shop's registration can be in the views first. Implementations are
+// safe for concurrent use.
+type Progress interface {
+	// Mark returns a point in the log after pos and after every event appended before the event
+	// at pos. (With one partition that is pos itself; across partitions, where order is only
+	// kept within one, it may be later: the other partitions' ends.)
+	Mark(ctx context.Context, pos eventlog.Position) (Mark, error)
+	// Left returns how many events before m the projector has not committed yet (folded into
+	// the views, or sent to the poison queue); 0 once it has passed m.
+	Left(ctx context.Context, m Mark) (int64, error)
+}
+
+// Mark is a point in the log: the next offset of every partition.
+type Mark map[int]int64
+
 // WaitForViews bounds how long the linker waits for the projector to fold an event before it
-// leaves the event unlinked (an event the projector can never fold, sent to the poison queue,
-// must not stop the linker).
+// leaves the event unlinked: with a Progress, how long the projector may make no progress
+// towards the mark (a projector catching up a long backlog is waited for); without one, how
+// long the event may take to appear (an event the projector can never fold, sent to the poison
+// queue, must not stop the linker).
 const WaitForViews = 2 * time.Minute
 
 // Linker appends merchant.linked for events that name their merchant by name and address when the
@@ -42,17 +70,19 @@ const WaitForViews = 2 * time.Minute
 // redelivery, a restart or a second hub appends an event the views already hold, which they
 // ignore. Its time is the linked event's, so the same link is the same event.
 type Linker struct {
-	views  Views
-	pub    message.Publisher
+	views    Views
+	progress Progress
+	pub      message.Publisher
 	policy Policy
 	logger *slog.Logger
 	linked prometheus.Counter
 	left   prometheus.Counter
 }
 
-// NewLinker builds a linker; reg may be nil.
-func NewLinker(views Views, pub message.Publisher, policy Policy, logger *slog.Logger, reg prometheus.Registerer) *Linker {
-	l := &Linker{views: views, pub: pub, policy: policy, logger: logger}
+// NewLinker builds a linker; reg may be nil. progress may be nil: the linker then waits only for
+// the event itself to be in the views, and a registration appended just before it may be missed.
+func NewLinker(views Views, progress Progress, pub message.Publisher, policy Policy, logger *slog.Logger, reg prometheus.Registerer) *Linker {
+	l := &Linker{views: views, progress: progress, pub: pub, policy: policy, logger: logger}
 	f := promauto.With(reg)
 	l.linked = f.NewCounter(prometheus.CounterOpts{Namespace: "fangxin", Subsystem: "linker", Name: "linked_total",
 		Help: "Events the linker linked to a merchant (merchant.linked appended)."})
@@ -92,12 +122,13 @@ func (l *Linker) Handle(msg *message.Message) error {
 		return nil // not a work order naming a shop, or one the projector refuses too
 	}
 	ctx := msg.Context()
-	e, found, err := l.await(ctx, ev)
+	pos, hasPos := eventlog.PositionOf(msg)
+	e, found, err := l.await(ctx, ev, pos, hasPos)
 	switch {
 	case err != nil:
 		return err
 	case !found:
-		l.logger.Warn("linking: the views did not show the event in time; left unlinked", "event", ev.Key(), "waited", WaitForViews)
+		l.logger.Warn("linking: the views do not hold the event (the projector refused it, or made no progress for the wait); left unlinked", "event", ev.Key(), "wait", WaitForViews)
 		l.left.Inc()
 		return nil
 	case e.Linked != nil:
@@ -124,22 +155,55 @@ func (l *Linker) Handle(msg *message.Message) error {
 	return nil
 }
 
-// await polls the views for ev, with backoff, up to WaitForViews: the projector folds the log
-// beside the linker, and the registrations before ev must be folded before it is matched.
-func (l *Linker) await(ctx context.Context, ev events.Event) (projections.TimelineEntry, bool, error) {
+// await waits, polling with backoff, until the projector (beside the linker) has folded ev and
+// every event before it (Progress), then returns ev as the views hold it: the registrations
+// before ev must be folded before it is matched. Without a Progress it waits for ev alone. See
+// WaitForViews for when it gives up (found false).
+func (l *Linker) await(ctx context.Context, ev events.Event, pos eventlog.Position, hasPos bool) (projections.TimelineEntry, bool, error) {
 	deadline := time.Now().Add(WaitForViews)
+	var mark Mark
+	if l.progress != nil && hasPos {
+		m, err := l.progress.Mark(ctx, pos)
+		if err != nil {
+			return projections.TimelineEntry{}, false, err
+		}
+		mark = m
+	}
 	wait := 20 * time.Millisecond
+	last := int64(-1)
 	for {
-		e, found, err := l.views.Event(ctx, ev.Source, ev.ID)
-		if err != nil || found || time.Now().After(deadline) {
-			return e, found, err
+		left := int64(0)
+		if mark != nil {
+			n, err := l.progress.Left(ctx, mark)
+			if err != nil {
+				return projections.TimelineEntry{}, false, err
+			}
+			if last >= 0 && n < last {
+				deadline = time.Now().Add(WaitForViews) // the projector is moving
+			}
+			left, last = n, n
+		}
+		if left == 0 {
+			if s, ok := l.views.(Syncer); ok && mark != nil {
+				if err := s.Sync(ctx); err != nil {
+					return projections.TimelineEntry{}, false, err
+				}
+			}
+			e, found, err := l.views.Event(ctx, ev.Source, ev.ID)
+			// Passed the mark and not found: the projector sent ev to the poison queue.
+			if err != nil || found || mark != nil {
+				return e, found, err
+			}
+		}
+		if time.Now().After(deadline) {
+			return projections.TimelineEntry{}, false, nil
 		}
 		select {
 		case <-ctx.Done():
-			return e, false, ctx.Err()
+			return projections.TimelineEntry{}, false, ctx.Err()
 		case <-time.After(wait):
 		}
-		wait = min(2*wait, 2*time.Second)
+		wait = min(2*wait, time.Second)
 	}
 }
 

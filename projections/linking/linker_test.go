@@ -20,6 +20,19 @@ import (
 	"github.com/lizhou/fangxin/projections/linking"
 )
 
+// logProgress is the linker's Progress over the embedded log: the views group's committed
+// sequence number (the hub's is the same over every partition of either log backend).
+type logProgress struct{ lg *boltlog.Log }
+
+func (p logProgress) Mark(_ context.Context, pos eventlog.Position) (linking.Mark, error) {
+	return linking.Mark{0: pos.Offset}, nil
+}
+
+func (p logProgress) Left(_ context.Context, m linking.Mark) (int64, error) {
+	c, err := p.lg.Committed(eventlog.Topic, projections.ViewsHandler)
+	return max(m[0]-c, 0), err
+}
+
 // run starts a router and returns its stop function.
 func run(t *testing.T, r *message.Router) func() {
 	ctx, cancel := context.WithCancel(context.Background())
@@ -75,7 +88,7 @@ func TestLinker(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		l := linking.NewLinker(store, lg.Publisher(), linking.DefaultPolicy, logger, prometheus.NewRegistry())
+		l := linking.NewLinker(store, logProgress{lg}, lg.Publisher(), linking.DefaultPolicy, logger, prometheus.NewRegistry())
 		r, err := linking.NewRouter(l, lsub, logger)
 		if err != nil {
 			t.Fatal(err)
@@ -105,19 +118,11 @@ func TestLinker(t *testing.T) {
 		order("wo-3", "老张火锅店", "广元市利州区嘉陵街道蜀门北路12号"),
 	}
 	ctx := context.Background()
-	for i, e := range log {
+	// Published back to back: the linker waits for the views to fold the log up to each order,
+	// so the registration before it is folded too (TestLinkerWaitsForTheLogBefore).
+	for _, e := range log {
 		if err := lg.Publisher().Publish(eventlog.Topic, eventlog.ToMessage(e)); err != nil {
 			t.Fatal(err)
-		}
-		if i == 0 {
-			// The shop is registered before the orders name it. Events of different merchants
-			// are projected concurrently, so an order published right behind the registration
-			// could be in the views first, find no shop and stay unlinked (a known limit of the
-			// linker, which waits for its event, not for the log before it).
-			waitFor(t, "the shop in the views", func() bool {
-				_, ok, err := store.Profile(ctx, shop)
-				return err == nil && ok
-			})
 		}
 	}
 	waitFor(t, "wo-1 linked", func() bool {
@@ -166,4 +171,108 @@ func TestLinker(t *testing.T) {
 	if err != nil || p.EventCount != 5 || p.CountsByType[events.TypeComplaintReceived] != 2 || p.CountsByType[events.TypeMerchantLinked] != 2 {
 		t.Errorf("profile after the linker ran twice: %+v, %v", p, err)
 	}
+}
+
+// TestLinkerWaitsForTheLogBefore: the projector folds the events of different merchants
+// concurrently, so a work order can be in the views before the registration of its shop that the
+// log holds before it. Here the test is the projector and folds them in that order: the order
+// first, with the views group's position still before the registration. The linker must wait for
+// the position, not only for the order, and then link the order to the shop.
+func TestLinkerWaitsForTheLogBefore(t *testing.T) {
+	dir := t.TempDir()
+	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
+	lg, err := boltlog.Open(filepath.Join(dir, "log.db"), boltlog.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = lg.Close() })
+	store, err := embedded.Open(filepath.Join(dir, "views"), embedded.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = store.Close() })
+
+	shop := events.DemoUSCC(34)
+	at := time.Date(2019, 3, 15, 10, 0, 0, 0, time.FixedZone("CST", 8*3600))
+	mk := func(source, typ, subject, id string, data any) events.Event {
+		b, _ := json.Marshal(data)
+		return events.Event{SpecVersion: events.SpecVersion, ID: id, Source: source, Type: typ, Subject: subject, Time: at, DataContentType: "application/json", Data: b}
+	}
+	reg := mk(events.SourceOf("amr"), events.TypeMerchantRegistered, shop, "reg-34", events.MerchantRegistered{
+		Name: "广元市利州区东坝街道王记水果超市", Township: "东坝街道", Industry: "F5223", Address: "四川省广元市利州区东坝街道利州东路88号", RegisteredAt: at})
+	order := mk(events.SourceOf("hotline-12345"), events.TypeComplaintReceived, "", "wo-34", events.ComplaintReceived{
+		ComplaintID: "wo-34", Channel: "12345", Category: "商品质量", Summary: "水果变质", ReceivedAt: at,
+		MerchantName: "王记水果超市", Address: "东坝街道利州东路88号"})
+	for _, e := range []events.Event{reg, order} {
+		if err := lg.Publisher().Publish(eventlog.Topic, eventlog.ToMessage(e)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	ctx := context.Background()
+	// The order (sequence 2) is folded first; the registration (1) is not yet.
+	if _, err := store.Apply(ctx, projections.Redact(order), eventlog.Position{Offset: 2}, projections.FoldProfile); err != nil {
+		t.Fatal(err)
+	}
+
+	lsub, err := lg.Subscriber(boltlog.SubscriberConfig{ConsumerGroup: linking.LinkerHandler, CommitInterval: 20 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	metrics := prometheus.NewRegistry()
+	r, err := linking.NewRouter(linking.NewLinker(store, logProgress{lg}, lg.Publisher(), linking.DefaultPolicy, logger, metrics), lsub, logger)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer run(t, r)()
+	// The linker has the order now (its router runs) and waits. One that matched it now would
+	// find no shop and leave it unlinked for good, within a poll of the views (20 ms).
+	time.Sleep(500 * time.Millisecond)
+	if n := counter(t, metrics, "fangxin_linker_left_unlinked_total"); n != 0 {
+		t.Fatalf("the linker left the order unlinked (%v) before the registration was folded", n)
+	}
+
+	// The projector folds the registration and commits its position past both events.
+	if _, err := store.Apply(ctx, projections.Redact(reg), eventlog.Position{Offset: 1}, projections.FoldProfile); err != nil {
+		t.Fatal(err)
+	}
+	if err := lg.SetCommitted(eventlog.Topic, projections.ViewsHandler, 2); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "the link to be appended", func() bool {
+		hw, err := lg.HighWater(eventlog.Topic)
+		return err == nil && hw == 3
+	})
+	// Fold the link as the projector would and check what it says.
+	sub, err := lg.Subscriber(boltlog.SubscriberConfig{ConsumerGroup: projections.ViewsHandler, CommitInterval: 20 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	projector, err := projections.NewProjector(projections.ProjectorConfig{CloseTimeout: 5 * time.Second}, store, sub, lg.Publisher(), logger, prometheus.NewRegistry())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer run(t, projector)()
+	waitFor(t, "the order linked to the shop", func() bool {
+		e, ok, err := store.Event(ctx, order.Source, order.ID)
+		return err == nil && ok && e.Linked != nil
+	})
+	if e, _, _ := store.Event(ctx, order.Source, order.ID); e.Linked.USCC != shop {
+		t.Errorf("the order is linked to %s, want %s", e.Linked.USCC, shop)
+	}
+}
+
+// counter returns the value of the counter name in reg.
+func counter(t *testing.T, reg *prometheus.Registry, name string) float64 {
+	t.Helper()
+	mfs, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, mf := range mfs {
+		if mf.GetName() == name {
+			return mf.GetMetric()[0].GetCounter().GetValue()
+		}
+	}
+	t.Fatalf("no metric %s", name)
+	return 0
 }

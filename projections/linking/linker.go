@@ -73,10 +73,10 @@ type Linker struct {
 	views    Views
 	progress Progress
 	pub      message.Publisher
-	policy Policy
-	logger *slog.Logger
-	linked prometheus.Counter
-	left   prometheus.Counter
+	policy   Policy
+	logger   *slog.Logger
+	linked   prometheus.Counter
+	left     prometheus.Counter
 }
 
 // NewLinker builds a linker; reg may be nil. progress may be nil: the linker then waits only for

@@ -43,7 +43,13 @@
 //   - Safe for concurrent use. Concurrent Apply calls are group-committed: one goroutine gathers
 //     the waiting calls (up to Options.MaxBatch, waiting up to Options.GroupWait for the other
 //     Apply calls in progress, so N callers in a loop commit groups of N; a lone caller never
-//     waits) into one bbolt transaction (one fsync) and answers them. A second goroutine, the
+//     waits) into one bbolt transaction (one fsync) and answers them. Under a stream of calls
+//     that arrive while groups commit (the projector's), a group also gathers until
+//     Options.CommitInterval (60 ms) after the start of the last commit, so groups grow with
+//     the rate instead of the commits' count. ApplyChain (projections.ChainStore) queues a
+//     merchant's backlog together, in order, so it shares groups instead of taking one commit
+//     per event; the first link that fails ends the chain (the rest fail with ErrChainBroken
+//     and change nothing). A second goroutine, the
 //     indexer, takes every group committed since its last write, merges their documents (a
 //     later document of the same id wins) and writes one bleve batch per index, the two in
 //     parallel. Groups reach bleve in commit order. While no search waits for it, the indexer

@@ -99,6 +99,7 @@ type request struct {
 	// encode in parallel, the commit stage (one goroutine) only writes.
 	value  []byte
 	encErr error
+	chain  *chain // set for the links of one ApplyChain call
 }
 
 type result struct {
@@ -265,6 +266,10 @@ func (s *Store) Apply(ctx context.Context, ev projections.TimelineEntry, pos eve
 	}
 }
 
+// lingerBacklog is how many calls must have arrived while a group committed for the next group
+// to wait for Options.CommitInterval.
+const lingerBacklog = 4
+
 // indexQueue is how many committed groups may wait for the indexer.
 const indexQueue = 64
 
@@ -274,16 +279,45 @@ const indexQueue = 64
 // also waits up to Options.GroupWait for the Apply calls that have entered but not reached the
 // intake yet. It never waits for callers it has answered, which may or may not call again: in a
 // busy process those run after a wait of their own for a CPU, and a commit stage that waited
-// for them would queue behind them for its next turn too. A lone caller never waits.
+// for them would queue behind them for its next turn too. A lone caller never waits. Under a
+// stream of calls (the projector's), a group first gathers until Options.CommitInterval after
+// the start of the last commit.
 func (s *Store) commitLoop(out chan<- *group) {
 	defer close(out)
 	timer := time.NewTimer(time.Hour)
 	timer.Stop()
+	linger := time.NewTimer(time.Hour)
+	linger.Stop()
+	var lastStart time.Time
+	stream := false // calls arrived while the last group committed
 	for first := range s.intake {
 		g := &group{reqs: []*request{first}}
 		closed, waiting := false, false
+		if d := s.opts.CommitInterval - time.Since(lastStart); d > 0 && stream && !s.opts.Bulk {
+			linger.Reset(d)
+		wait:
+			for len(g.reqs) < s.opts.MaxBatch {
+				select {
+				case r, ok := <-s.intake:
+					if !ok {
+						closed = true
+						break wait
+					}
+					g.reqs = append(g.reqs, r)
+					continue
+				case <-linger.C:
+					break wait
+				}
+			}
+			if !linger.Stop() {
+				select {
+				case <-linger.C:
+				default:
+				}
+			}
+		}
 	gather:
-		for len(g.reqs) < s.opts.MaxBatch {
+		for !closed && len(g.reqs) < s.opts.MaxBatch {
 			select {
 			case r, ok := <-s.intake:
 				if !ok {
@@ -318,11 +352,16 @@ func (s *Store) commitLoop(out chan<- *group) {
 		}
 		s.groups.Add(1)
 		start := time.Now()
+		lastStart = start
 		s.commit(g)
 		if !s.opts.Bulk {
 			s.metrics.observeCommit(time.Since(start), len(g.reqs))
 		}
 		s.unanswered.Add(-int64(len(g.reqs)))
+		// A steady stream of concurrent calls (the projector's) arrives while a group commits;
+		// a lone caller, or a few calling one after another, waits for its answer instead and
+		// gains nothing from a commit that lingers.
+		stream = len(s.intake) >= lingerBacklog
 		if g.err == nil && !s.opts.Bulk {
 			g.seq = s.committedSeq.Add(1)
 			out <- g
@@ -591,11 +630,18 @@ func (s *Store) commit(g *group) {
 		w = newWriter(tx)
 		w.cache, w.pendSeq = s.profiles, &s.pendSeq
 		for i, r := range g.reqs {
+			if r.chain != nil && r.chain.broken.Load() {
+				g.results[i] = result{err: fmt.Errorf("embedded: event %q: %w", r.entry.Event.Key(), projections.ErrChainBroken)}
+				continue
+			}
 			res, err := w.apply(r)
 			if err != nil {
 				return err
 			}
 			g.results[i] = res
+			if res.err != nil && r.chain != nil {
+				r.chain.broken.Store(true) // the later links, here and in later groups, wait
+			}
 		}
 		if err := w.flush(); err != nil {
 			return err
@@ -610,6 +656,11 @@ func (s *Store) commit(g *group) {
 		// undoing: it is only trusted for a value equal to what bbolt holds.
 		s.requeueCleared(cleared)
 		g.err = fmt.Errorf("embedded: commit: %w", err)
+		for _, r := range g.reqs {
+			if r.chain != nil {
+				r.chain.broken.Store(true)
+			}
+		}
 		return
 	}
 	for uscc, ps := range w.profiles {
@@ -643,12 +694,19 @@ func (s *Store) commitBulk(g *group) {
 	w := newWriter(s.bulkTx)
 	w.bulk, w.mem = true, s.mem
 	for i, r := range g.reqs {
+		if r.chain != nil && r.chain.broken.Load() {
+			g.results[i] = result{err: fmt.Errorf("embedded: event %q: %w", r.entry.Event.Key(), projections.ErrChainBroken)}
+			continue
+		}
 		res, err := w.apply(r)
 		if err != nil {
 			g.err = s.failBulk(err)
 			return
 		}
 		g.results[i] = res
+		if res.err != nil && r.chain != nil {
+			r.chain.broken.Store(true)
+		}
 		if res.applied {
 			s.bulkTxEvents++
 		}

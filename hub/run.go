@@ -150,7 +150,7 @@ func Run(ctx context.Context, cfg Config, d Deps) error {
 		}
 		var progress linking.Progress
 		if p, ok := lg.(logPositions); ok {
-			progress = viewsProgress{p}
+			progress = &viewsProgress{lg: p}
 		}
 		linker := linking.NewLinker(views, progress, lg.Publisher(), linking.DefaultPolicy, d.Logger, d.Registerer)
 		lrouter, err = linking.NewRouter(linker, lsub, d.Logger)

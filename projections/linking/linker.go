@@ -31,8 +31,8 @@ type Views interface {
 }
 
 // Syncer is implemented by views whose searches see a write only after a refresh
-// (projections/elastic): the linker syncs once the projector has folded what it waits for, so
-// that the candidates it searches include every registration folded.
+// (projections/elastic): when the candidates give no confident match, the linker syncs and asks
+// again, so that they include every registration folded.
 type Syncer interface {
 	Sync(ctx context.Context) error
 }
@@ -139,6 +139,18 @@ func (l *Linker) Handle(msg *message.Message) error {
 		return err
 	}
 	m, ok := l.policy.Pick(ranked)
+	if s, syncs := l.views.(Syncer); !ok && syncs && l.progress != nil {
+		// A registration folded less than a refresh ago may not be searchable yet: make it so and
+		// ask again. Only on a miss: a forced refresh per work order cost Elasticsearch more
+		// CPU than the events during a catch-up.
+		if err := s.Sync(ctx); err != nil {
+			return err
+		}
+		if ranked, err = Suggest(ctx, l.views, q, 2); err != nil {
+			return err
+		}
+		m, ok = l.policy.Pick(ranked)
+	}
 	if !ok {
 		l.left.Inc()
 		return nil
@@ -184,11 +196,6 @@ func (l *Linker) await(ctx context.Context, ev events.Event, pos eventlog.Positi
 			left, last = n, n
 		}
 		if left == 0 {
-			if s, ok := l.views.(Syncer); ok && mark != nil {
-				if err := s.Sync(ctx); err != nil {
-					return projections.TimelineEntry{}, false, err
-				}
-			}
 			e, found, err := l.views.Event(ctx, ev.Source, ev.ID)
 			// Passed the mark and not found: the projector sent ev to the poison queue.
 			if err != nil || found || mark != nil {

@@ -73,8 +73,11 @@ func TestOptionsValidate(t *testing.T) {
 	if err := (Options{}).Validate(); err != nil {
 		t.Errorf("zero Options: %v", err)
 	}
-	err := Options{MaxBatch: -1, LockTimeout: -time.Second, RecoveryBatch: maxMaxBatch + 1}.Validate()
-	for _, want := range []string{"MaxBatch", "LockTimeout", "RecoveryBatch"} {
+	if err := (Options{CommitInterval: -1}).Validate(); err != nil {
+		t.Errorf("no commit interval: %v", err)
+	}
+	err := Options{MaxBatch: -1, LockTimeout: -time.Second, RecoveryBatch: maxMaxBatch + 1, CommitInterval: 2 * time.Second}.Validate()
+	for _, want := range []string{"MaxBatch", "LockTimeout", "RecoveryBatch", "CommitInterval"} {
 		if err == nil || !strings.Contains(err.Error(), want) {
 			t.Errorf("Validate: %v, want a problem with %s", err, want)
 		}

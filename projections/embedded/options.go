@@ -29,8 +29,8 @@ type Options struct {
 	// Default 2ms; a lone caller never waits.
 	GroupWait time.Duration
 	// CommitInterval is the least time between the starts of two group commits while a stream
-	// of concurrent calls arrives (at least lingerBacklog of them came in while the last group
-	// committed): the calls that arrive meanwhile wait for the next group. Every commit costs an
+	// of concurrent calls arrives (the last group held at least lingerGroup calls): the calls
+	// that arrive meanwhile wait for the next group. Every commit costs an
 	// fsync and rewrites the B+tree pages it touches, and under a steady load of small pushes
 	// commits as frequent as the disk allows were tiny (3 events per group at 1,000 events/s,
 	// ~7 pages per event against ~2 in groups of 500): their CPU was what the views lacked to
@@ -124,6 +124,9 @@ func (o Options) Validate() error {
 	}
 	if o.LockTimeout < 0 {
 		errs = append(errs, errors.New("embedded: LockTimeout must be ≥ 0 (0 = default)"))
+	}
+	if o.CommitInterval > time.Second {
+		errs = append(errs, errors.New("embedded: CommitInterval must be at most 1s (0 = default, negative = none)"))
 	}
 	if o.GroupWait < 0 || o.GroupWait > time.Second {
 		errs = append(errs, errors.New("embedded: GroupWait must be between 0 and 1s (0 = default)"))

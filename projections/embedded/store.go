@@ -266,9 +266,9 @@ func (s *Store) Apply(ctx context.Context, ev projections.TimelineEntry, pos eve
 	}
 }
 
-// lingerBacklog is how many calls must have arrived while a group committed for the next group
-// to wait for Options.CommitInterval.
-const lingerBacklog = 4
+// lingerGroup is how many calls a group must have held for the next group to wait for
+// Options.CommitInterval.
+const lingerGroup = 8
 
 // indexQueue is how many committed groups may wait for the indexer.
 const indexQueue = 64
@@ -289,7 +289,7 @@ func (s *Store) commitLoop(out chan<- *group) {
 	linger := time.NewTimer(time.Hour)
 	linger.Stop()
 	var lastStart time.Time
-	stream := false // calls arrived while the last group committed
+	stream := false // the last group was a stream's (lingerGroup)
 	for first := range s.intake {
 		g := &group{reqs: []*request{first}}
 		closed, waiting := false, false
@@ -358,10 +358,11 @@ func (s *Store) commitLoop(out chan<- *group) {
 			s.metrics.observeCommit(time.Since(start), len(g.reqs))
 		}
 		s.unanswered.Add(-int64(len(g.reqs)))
-		// A steady stream of concurrent calls (the projector's) arrives while a group commits;
-		// a lone caller, or a few calling one after another, waits for its answer instead and
-		// gains nothing from a commit that lingers.
-		stream = len(s.intake) >= lingerBacklog
+		// Concurrent callers (the projector's stream) make groups of many; a lone caller, or a
+		// few calling one after another, make groups of one or a few and gain nothing from a
+		// commit that lingers. (Counting the calls that arrived during the commit instead missed
+		// the stream on a saturated CPU, where its callers wait for a CPU too.)
+		stream = len(g.reqs) >= lingerGroup
 		if g.err == nil && !s.opts.Bulk {
 			g.seq = s.committedSeq.Add(1)
 			out <- g

@@ -141,8 +141,8 @@ func (l *Linker) Handle(msg *message.Message) error {
 	m, ok := l.policy.Pick(ranked)
 	if s, syncs := l.views.(Syncer); !ok && syncs && l.progress != nil {
 		// A registration folded less than a refresh ago may not be searchable yet: make it so and
-		// ask again. Only on a miss: a forced refresh per work order cost Elasticsearch more
-		// CPU than the events during a catch-up.
+		// ask again. Only on a miss: a forced refresh for every work order (with the offsets
+		// read per order) took Elasticsearch from 567 to 756 µs of CPU per event in a catch-up.
 		if err := s.Sync(ctx); err != nil {
 			return err
 		}

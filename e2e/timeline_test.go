@@ -216,8 +216,16 @@ func TestKillNineLosesNoAcknowledgedEvent(t *testing.T) {
 		hist := c.FullHistory(m)
 		var p kit.Profile
 		c.Get("/v1/merchants/"+m, &p)
-		if p.EventCount != len(hist) {
-			t.Errorf("%s: profile counts %d events, history has %d", m, p.EventCount, len(hist))
+		// Complaints only: the restarted rule engine may append incidents of these merchants
+		// (its timers run on) between the two reads, and they count in both.
+		complaints := 0
+		for _, ev := range hist {
+			if ev.Type == events.TypeComplaintReceived {
+				complaints++
+			}
+		}
+		if n := p.CountsByType[events.TypeComplaintReceived]; n != complaints {
+			t.Errorf("%s: profile counts %d complaints, history has %d", m, n, complaints)
 		}
 		for _, ev := range hist {
 			seen[ev.ID]++

@@ -77,6 +77,23 @@ type ChainResult struct {
 // link of their chain failed. It is transient: deliver the link again.
 var ErrChainBroken = errors.New("an earlier event of the same merchant failed, so this one waits for it")
 
+// OrderChain makes results ordered as ChainStore requires, for a backend whose links may fail
+// out of order (a cancelled wait, a group error): after the first failed link, every link that
+// did not fail itself fails with ErrChainBroken, wrapped with the backend's name.
+func OrderChain(results []ChainResult, backend string) []ChainResult {
+	for i := range results {
+		if results[i].Err != nil {
+			for j := i + 1; j < len(results); j++ {
+				if results[j].Err == nil {
+					results[j] = ChainResult{Err: fmt.Errorf("%s: %w", backend, ErrChainBroken)}
+				}
+			}
+			break
+		}
+	}
+	return results
+}
+
 // FoldFunc changes a merchant's profile for one event. It is pure: the same profile and event
 // always give the same result.
 type FoldFunc func(p *MerchantProfile, ev events.Event)

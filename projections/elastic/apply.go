@@ -93,17 +93,7 @@ func (s *Store) ApplyChain(ctx context.Context, links []projections.ChainLink, f
 		}
 	}
 	fail(sent, ctxErrOr(ctx, projections.ErrChainBroken))
-	for i := range out {
-		if out[i].Err != nil {
-			for j := i + 1; j < len(out); j++ {
-				if out[j].Err == nil {
-					out[j] = projections.ChainResult{Err: fmt.Errorf("elastic: %w", projections.ErrChainBroken)}
-				}
-			}
-			break
-		}
-	}
-	return out
+	return projections.OrderChain(out, "elastic")
 }
 
 func ctxErrOr(ctx context.Context, err error) error {

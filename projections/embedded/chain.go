@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"errors"
-	"fmt"
 	"sync/atomic"
 
 	"github.com/lizhou/fangxin/projections"
@@ -81,16 +80,5 @@ func (s *Store) ApplyChain(ctx context.Context, links []projections.ChainLink, f
 	if sent < len(reqs) {
 		fail(sent, ctx.Err())
 	}
-	// Ordered results: after the first failure, every link fails.
-	for i := range out {
-		if out[i].Err != nil {
-			for j := i + 1; j < len(out); j++ {
-				if out[j].Err == nil {
-					out[j] = projections.ChainResult{Err: fmt.Errorf("embedded: %w", projections.ErrChainBroken)}
-				}
-			}
-			break
-		}
-	}
-	return out
+	return projections.OrderChain(out, "embedded")
 }

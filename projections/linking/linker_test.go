@@ -20,6 +20,23 @@ import (
 	"github.com/lizhou/fangxin/projections/linking"
 )
 
+// openHub opens a real embedded log and views in a temporary folder, closed at the test's end.
+func openHub(t *testing.T) (*boltlog.Log, *embedded.Store, *slog.Logger) {
+	t.Helper()
+	dir := t.TempDir()
+	lg, err := boltlog.Open(filepath.Join(dir, "log.db"), boltlog.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = lg.Close() })
+	store, err := embedded.Open(filepath.Join(dir, "views"), embedded.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = store.Close() })
+	return lg, store, slog.New(slog.NewTextHandler(io.Discard, nil))
+}
+
 // logProgress is the linker's Progress over the embedded log: the views group's committed
 // sequence number (the hub's is the same over every partition of either log backend).
 type logProgress struct{ lg *boltlog.Log }
@@ -61,18 +78,7 @@ func waitFor(t *testing.T, what string, cond func() bool) {
 // registered shop is linked once; one naming a stall stays unlinked; running the linker over the
 // whole log again appends nothing the views count.
 func TestLinker(t *testing.T) {
-	dir := t.TempDir()
-	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
-	lg, err := boltlog.Open(filepath.Join(dir, "log.db"), boltlog.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = lg.Close() })
-	store, err := embedded.Open(filepath.Join(dir, "views"), embedded.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = store.Close() })
+	lg, store, logger := openHub(t)
 	sub, err := lg.Subscriber(boltlog.SubscriberConfig{ConsumerGroup: projections.ViewsHandler, CommitInterval: 20 * time.Millisecond})
 	if err != nil {
 		t.Fatal(err)
@@ -179,18 +185,7 @@ func TestLinker(t *testing.T) {
 // first, with the views group's position still before the registration. The linker must wait for
 // the position, not only for the order, and then link the order to the shop.
 func TestLinkerWaitsForTheLogBefore(t *testing.T) {
-	dir := t.TempDir()
-	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
-	lg, err := boltlog.Open(filepath.Join(dir, "log.db"), boltlog.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = lg.Close() })
-	store, err := embedded.Open(filepath.Join(dir, "views"), embedded.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = store.Close() })
+	lg, store, logger := openHub(t)
 
 	shop := events.DemoUSCC(34)
 	at := time.Date(2019, 3, 15, 10, 0, 0, 0, time.FixedZone("CST", 8*3600))

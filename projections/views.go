@@ -77,6 +77,18 @@ type ChainResult struct {
 // link of their chain failed. It is transient: deliver the link again.
 var ErrChainBroken = errors.New("an earlier event of the same merchant failed, so this one waits for it")
 
+// FailChain sets err on every result from index from on that holds neither an error nor an
+// application, for a backend that stops waiting for its links (a cancelled context, a closed
+// store), and returns results.
+func FailChain(results []ChainResult, from int, err error) []ChainResult {
+	for i := from; i < len(results); i++ {
+		if results[i].Err == nil && !results[i].Applied {
+			results[i].Err = err
+		}
+	}
+	return results
+}
+
 // OrderChain makes results ordered as ChainStore requires, for a backend whose links may fail
 // out of order (a cancelled wait, a group error): after the first failed link, every link that
 // did not fail itself fails with ErrChainBroken, wrapped with the backend's name.

@@ -45,12 +45,7 @@ var _ projections.ChainStore = (*Store)(nil)
 // sharing groups and so round trips (projections.ChainStore).
 func (s *Store) ApplyChain(ctx context.Context, links []projections.ChainLink, fold projections.FoldFunc) []projections.ChainResult {
 	out := make([]projections.ChainResult, len(links))
-	fail := func(from int, err error) []projections.ChainResult {
-		for i := from; i < len(out); i++ {
-			out[i].Err = err
-		}
-		return out
-	}
+	fail := func(from int, err error) []projections.ChainResult { return projections.FailChain(out, from, err) }
 	if err := ctx.Err(); err != nil {
 		return fail(0, err)
 	}

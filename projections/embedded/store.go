@@ -286,38 +286,17 @@ func (s *Store) commitLoop(out chan<- *group) {
 	defer close(out)
 	timer := time.NewTimer(time.Hour)
 	timer.Stop()
-	linger := time.NewTimer(time.Hour)
-	linger.Stop()
 	var lastStart time.Time
 	stream := false // the last group was a stream's (lingerGroup)
 	for first := range s.intake {
 		g := &group{reqs: []*request{first}}
-		closed, waiting := false, false
-		if d := s.opts.CommitInterval - time.Since(lastStart); d > 0 && stream && !s.opts.Bulk {
-			linger.Reset(d)
-		wait:
-			for len(g.reqs) < s.opts.MaxBatch {
-				select {
-				case r, ok := <-s.intake:
-					if !ok {
-						closed = true
-						break wait
-					}
-					g.reqs = append(g.reqs, r)
-					continue
-				case <-linger.C:
-					break wait
-				}
-			}
-			if !linger.Stop() {
-				select {
-				case <-linger.C:
-				default:
-				}
-			}
+		closed, waiting, timerLingers := false, false, false
+		var until time.Time // under a stream, the group gathers until then whatever else it holds
+		if stream && !s.opts.Bulk && s.opts.CommitInterval > 0 {
+			until = lastStart.Add(s.opts.CommitInterval)
 		}
 	gather:
-		for !closed && len(g.reqs) < s.opts.MaxBatch {
+		for len(g.reqs) < s.opts.MaxBatch {
 			select {
 			case r, ok := <-s.intake:
 				if !ok {
@@ -328,12 +307,17 @@ func (s *Store) commitLoop(out chan<- *group) {
 				continue
 			default:
 			}
-			if int64(len(g.reqs)) >= s.unanswered.Load() {
+			lingering := time.Now().Before(until)
+			if !lingering && int64(len(g.reqs)) >= s.unanswered.Load() {
 				break
 			}
 			if !waiting {
-				timer.Reset(s.opts.GroupWait)
-				waiting = true
+				d := s.opts.GroupWait
+				if lingering {
+					d = time.Until(until)
+				}
+				timer.Reset(d)
+				waiting, timerLingers = true, lingering
 			}
 			select {
 			case r, ok := <-s.intake:
@@ -344,7 +328,10 @@ func (s *Store) commitLoop(out chan<- *group) {
 				g.reqs = append(g.reqs, r)
 			case <-timer.C:
 				waiting = false
-				break gather
+				if !timerLingers {
+					break gather
+				}
+				// The interval is over: wait up to GroupWait for the calls in progress, as any group.
 			}
 		}
 		if waiting && !timer.Stop() {

@@ -139,7 +139,7 @@ func (l *Linker) Handle(msg *message.Message) error {
 		return err
 	}
 	m, ok := l.policy.Pick(ranked)
-	if s, syncs := l.views.(Syncer); !ok && syncs && l.progress != nil {
+	if s, syncs := l.views.(Syncer); !ok && syncs {
 		// A registration folded less than a refresh ago may not be searchable yet: make it so and
 		// ask again. Only on a miss: a forced refresh for every work order (with the offsets
 		// read per order) took Elasticsearch from 567 to 756 µs of CPU per event in a catch-up.

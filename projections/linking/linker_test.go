@@ -37,6 +37,20 @@ func openHub(t *testing.T) (*boltlog.Log, *embedded.Store, *slog.Logger) {
 	return lg, store, slog.New(slog.NewTextHandler(io.Discard, nil))
 }
 
+// startProjector runs the views projector over lg into store and returns its stop function.
+func startProjector(t *testing.T, lg *boltlog.Log, store *embedded.Store, logger *slog.Logger) func() {
+	t.Helper()
+	sub, err := lg.Subscriber(boltlog.SubscriberConfig{ConsumerGroup: projections.ViewsHandler, CommitInterval: 20 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	projector, err := projections.NewProjector(projections.ProjectorConfig{CloseTimeout: 5 * time.Second}, store, sub, lg.Publisher(), logger, prometheus.NewRegistry())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return run(t, projector)
+}
+
 // logProgress is the linker's Progress over the embedded log: the views group's committed
 // sequence number (the hub's is the same over every partition of either log backend).
 type logProgress struct{ lg *boltlog.Log }
@@ -79,15 +93,7 @@ func waitFor(t *testing.T, what string, cond func() bool) {
 // whole log again appends nothing the views count.
 func TestLinker(t *testing.T) {
 	lg, store, logger := openHub(t)
-	sub, err := lg.Subscriber(boltlog.SubscriberConfig{ConsumerGroup: projections.ViewsHandler, CommitInterval: 20 * time.Millisecond})
-	if err != nil {
-		t.Fatal(err)
-	}
-	projector, err := projections.NewProjector(projections.ProjectorConfig{CloseTimeout: 5 * time.Second}, store, sub, lg.Publisher(), logger, prometheus.NewRegistry())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer run(t, projector)()
+	defer startProjector(t, lg, store, logger)()
 
 	startLinker := func() func() {
 		lsub, err := lg.Subscriber(boltlog.SubscriberConfig{ConsumerGroup: linking.LinkerHandler, CommitInterval: 20 * time.Millisecond})
@@ -238,15 +244,7 @@ func TestLinkerWaitsForTheLogBefore(t *testing.T) {
 		return err == nil && hw == 3
 	})
 	// Fold the link as the projector would and check what it says.
-	sub, err := lg.Subscriber(boltlog.SubscriberConfig{ConsumerGroup: projections.ViewsHandler, CommitInterval: 20 * time.Millisecond})
-	if err != nil {
-		t.Fatal(err)
-	}
-	projector, err := projections.NewProjector(projections.ProjectorConfig{CloseTimeout: 5 * time.Second}, store, sub, lg.Publisher(), logger, prometheus.NewRegistry())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer run(t, projector)()
+	defer startProjector(t, lg, store, logger)()
 	waitFor(t, "the order linked to the shop", func() bool {
 		e, ok, err := store.Event(ctx, order.Source, order.ID)
 		return err == nil && ok && e.Linked != nil

@@ -19,6 +19,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/lizhou/fangxin/eventlog"
 	"github.com/lizhou/fangxin/events"
 )
 
@@ -35,6 +36,10 @@ const (
 var DeliverableTypes = []string{TypeIncidentDetected, TypeIncidentUpdated, TypeIncidentResolved, events.TypeWarningIssued}
 
 var defaultTypes = DeliverableTypes[:3]
+
+// Interest is what the deliverer reads of the log: the deliverable types; its consumer group
+// skips the rest unread (eventlog.Interest).
+var Interest = eventlog.Types(DeliverableTypes...)
 
 // Levels are the plan's four response levels, I the most serious.
 var Levels = []string{"I", "II", "III", "IV"}

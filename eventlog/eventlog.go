@@ -123,6 +123,36 @@ func FromMessage(msg *message.Message) (events.Event, error) {
 	return ev, nil
 }
 
+// Interest picks the messages a consumer group handles by two CloudEvents attributes, ce_type
+// and ce_subject ("" when a message lacks them), and is given to a backend's subscriber. The
+// subscriber hands out only the messages Interest accepts; the others are never decoded into
+// messages nor handed out, and count as acknowledged as soon as every message before them is, so
+// the group's committed position moves past them and its lag reaches 0 as before. Per-key order
+// among the accepted messages is unchanged. A nil Interest accepts every message.
+//
+// An Interest must be pure (the same answer for the same attributes, or a restart would hand out
+// what an earlier run skipped, or the reverse), cheap and safe for concurrent use.
+type Interest func(typ, subject string) bool
+
+// Types is the Interest in messages of the given types.
+func Types(types ...string) Interest {
+	set := make(map[string]bool, len(types))
+	for _, t := range types {
+		set[t] = true
+	}
+	return func(typ, _ string) bool { return set[typ] }
+}
+
+// Accepts reports whether i accepts a message with the given attributes; a nil Interest accepts
+// every message.
+func (i Interest) Accepts(typ, subject string) bool { return i == nil || i(typ, subject) }
+
+// Attribute keys Interest reads, as they are in metadata and Kafka headers.
+const (
+	MetaType    = ce + "type"
+	MetaSubject = ce + "subject"
+)
+
 // Position is where a message sits in the log: a partition and an offset that grows with publish
 // order within it. The embedded log has one partition.
 type Position struct {

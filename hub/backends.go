@@ -54,8 +54,8 @@ func (b *boltBackend) Publisher() message.Publisher { return b.l.Publisher() }
 // segment), which is when the views fall behind.
 const viewsInFlight = 1000
 
-func (b *boltBackend) Subscriber(group string) (message.Subscriber, error) {
-	cfg := boltlog.SubscriberConfig{ConsumerGroup: group, Logger: b.logger}
+func (b *boltBackend) Subscriber(group string, want eventlog.Interest) (message.Subscriber, error) {
+	cfg := boltlog.SubscriberConfig{ConsumerGroup: group, Logger: b.logger, Interest: want}
 	if group == projections.ViewsHandler {
 		cfg.MaxInFlight = viewsInFlight
 	}

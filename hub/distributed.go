@@ -153,9 +153,9 @@ func (k *kafkaBackend) Publisher() message.Publisher { return k.pub }
 
 // Subscriber returns a subscriber reading as a member of consumer group group (in the
 // namespace). A group that has committed nothing starts at the oldest record.
-func (k *kafkaBackend) Subscriber(group string) (message.Subscriber, error) {
+func (k *kafkaBackend) Subscriber(group string, want eventlog.Interest) (message.Subscriber, error) {
 	sub, err := kafkalog.NewSubscriber(kafkalog.SubscriberConfig{Config: k.base, ConsumerGroup: k.ns.Group(group),
-		SessionTimeout: sessionTimeout})
+		SessionTimeout: sessionTimeout, Interest: want})
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", settingKafka, err)
 	}

@@ -180,7 +180,7 @@ func rebuildElasticsearch(ctx context.Context, cfg Config, d Deps) (folded int64
 	d.Logger.Info("rebuild: building a new generation beside the live one", "live", liveGen, "new", gen, "index_prefix", prefix)
 
 	group := projections.ViewsHandler + "-rebuild-" + gen
-	sub, err := lg.Subscriber(group)
+	sub, err := lg.Subscriber(group, nil)
 	if err != nil {
 		return 0, 0, err
 	}

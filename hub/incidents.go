@@ -120,7 +120,7 @@ func runIncidents(ctx context.Context, d Deps, lg logBackend, store incidents.St
 			return nil, fmt.Errorf("incidents: fold the log from the start: %w", err)
 		}
 	}
-	isub, err := lg.Subscriber(incidents.Handler)
+	isub, err := lg.Subscriber(incidents.Handler, incidents.Interest)
 	if err != nil {
 		return nil, err
 	}
@@ -171,5 +171,5 @@ func orderedSubscriber(lg logBackend, group string) (message.Subscriber, error) 
 	if b, ok := lg.(*boltBackend); ok {
 		return b.l.Subscriber(boltlog.SubscriberConfig{ConsumerGroup: group, Logger: b.logger, MaxInFlight: 1})
 	}
-	return lg.Subscriber(group)
+	return lg.Subscriber(group, nil)
 }

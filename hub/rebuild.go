@@ -150,7 +150,7 @@ func foldAll(ctx context.Context, cfg Config, d Deps, lg logBackend, views proje
 	if err != nil {
 		return 0, err
 	}
-	sub, err := lg.Subscriber(group)
+	sub, err := lg.Subscriber(group, nil)
 	if err != nil {
 		return 0, err
 	}

@@ -47,7 +47,9 @@ type Deps struct {
 // logBackend is what the hub needs of a log beyond watermill's seam.
 type logBackend interface {
 	Publisher() message.Publisher
-	Subscriber(group string) (message.Subscriber, error)
+	// Subscriber reads as a member of consumer group group; want (nil: every event) picks the
+	// events the group handles (eventlog.Interest).
+	Subscriber(group string, want eventlog.Interest) (message.Subscriber, error)
 	// Lag is how many messages the group has not committed yet.
 	Lag(ctx context.Context, group string) (int64, error)
 	// ResetGroup makes the group start again from the beginning of the log.
@@ -111,7 +113,7 @@ func Run(ctx context.Context, cfg Config, d Deps) error {
 
 	var router, lrouter *message.Router
 	if cfg.Role != RoleGateway {
-		sub, err := lg.Subscriber(projections.ViewsHandler)
+		sub, err := lg.Subscriber(projections.ViewsHandler, nil)
 		if err != nil {
 			return err
 		}
@@ -144,7 +146,7 @@ func Run(ctx context.Context, cfg Config, d Deps) error {
 		}
 
 		// The linker, beside the projector: links work orders that name a shop and a street.
-		lsub, err := lg.Subscriber(linking.LinkerHandler)
+		lsub, err := lg.Subscriber(linking.LinkerHandler, linking.Interest)
 		if err != nil {
 			return err
 		}

@@ -67,7 +67,7 @@ func (w *webhooks) start(ctx context.Context, cfg Config, d Deps, lg logBackend,
 	if err != nil {
 		return err
 	}
-	sub, err := lg.Subscriber(delivery.Handler)
+	sub, err := lg.Subscriber(delivery.Handler, delivery.Interest)
 	if err != nil {
 		return err
 	}

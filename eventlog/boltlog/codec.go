@@ -75,6 +75,28 @@ func decode(b []byte) (*message.Message, error) {
 	return m, nil
 }
 
+// attrs returns the values of two metadata keys of a stored record ("" when absent) without
+// decoding the rest: what an eventlog.Interest is asked about.
+func attrs(b []byte, k1, k2 string) (v1, v2 string, err error) {
+	if len(b) == 0 || b[0] != recordV1 {
+		_, err := decode(b) // the same error decode gives
+		return "", "", err
+	}
+	r := reader{b: b[1:]}
+	r.bytes() // uuid
+	n := r.uvarint()
+	for i := uint64(0); i < n && r.err == nil; i++ {
+		k, v := r.bytes(), r.bytes()
+		switch string(k) {
+		case k1:
+			v1 = string(v)
+		case k2:
+			v2 = string(v)
+		}
+	}
+	return v1, v2, r.err
+}
+
 type reader struct {
 	b   []byte
 	err error
@@ -93,16 +115,19 @@ func (r *reader) uvarint() uint64 {
 	return v
 }
 
-func (r *reader) string() string {
+func (r *reader) string() string { return string(r.bytes()) }
+
+// bytes returns the next field; it aliases the record.
+func (r *reader) bytes() []byte {
 	n := r.uvarint()
 	if r.err != nil {
-		return ""
+		return nil
 	}
 	if n > uint64(len(r.b)) {
 		r.err = fmt.Errorf("%w: field of %d bytes with %d left", errCorrupt, n, len(r.b))
-		return ""
+		return nil
 	}
-	s := string(r.b[:n])
+	b := r.b[:n]
 	r.b = r.b[n:]
-	return s
+	return b
 }

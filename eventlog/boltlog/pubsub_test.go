@@ -4,13 +4,16 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+	"time"
 
 	"github.com/ThreeDotsLabs/watermill"
 	"github.com/ThreeDotsLabs/watermill/message"
 	"github.com/ThreeDotsLabs/watermill/pubsub/tests"
 	"go.uber.org/goleak"
 
+	"github.com/lizhou/fangxin/eventlog"
 	"github.com/lizhou/fangxin/eventlog/boltlog"
+	"github.com/lizhou/fangxin/eventlog/logtest"
 )
 
 func TestMain(m *testing.M) {
@@ -86,4 +89,20 @@ func TestNewGroupReceivesOldMessages(t *testing.T) {
 		func(t *testing.T) (message.Publisher, message.Subscriber) {
 			return groupPubSub(t, "fresh-"+watermill.NewShortUUID())
 		})
+}
+
+func TestInterest(t *testing.T) {
+	l, _ := openLog(t, boltlog.Options{})
+	logtest.TestInterest(t, logtest.Backend{
+		Publisher: l.Publisher(),
+		Subscriber: func(t *testing.T, group string, want eventlog.Interest) message.Subscriber {
+			sub, err := l.Subscriber(boltlog.SubscriberConfig{ConsumerGroup: group, Interest: want})
+			if err != nil {
+				t.Fatal(err)
+			}
+			return sub
+		},
+		Topic: "interest",
+		Wait:  5 * time.Second,
+	})
 }

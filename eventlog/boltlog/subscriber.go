@@ -45,6 +45,9 @@ type SubscriberConfig struct {
 	// PollInterval is how often the log is read when no publish has woken the subscription.
 	// Publishes through the same Log wake it at once; this is a fallback. Default 1 s.
 	PollInterval time.Duration
+	// Interest, when set, picks the messages the group handles: the others are skipped and
+	// count as acknowledged (eventlog.Interest). Default: every message.
+	Interest eventlog.Interest
 	// Logger; default the Log's.
 	Logger watermill.LoggerAdapter
 }
@@ -246,7 +249,7 @@ func (sub *subscription) read(ctx context.Context, in chan<- inflight.Entry, nex
 	defer poll.Stop()
 	for {
 		changed := l.changes(sub.topic)
-		entries, err := l.readFrom(sub.topic, next, batch)
+		entries, err := l.readFrom(sub.topic, next, batch, sub.s.cfg.Interest)
 		if err != nil {
 			sub.logger.Error("Cannot read the log", err, watermill.LogFields{"from": next})
 		}
@@ -270,8 +273,9 @@ func (sub *subscription) read(ctx context.Context, in chan<- inflight.Entry, nex
 	}
 }
 
-// readFrom reads up to limit messages of topic from sequence number from on.
-func (l *Log) readFrom(topic string, from int64, limit int) ([]inflight.Entry, error) {
+// readFrom reads up to limit messages of topic from sequence number from on; those want does not
+// accept are returned as Skip entries, not decoded.
+func (l *Log) readFrom(topic string, from int64, limit int, want eventlog.Interest) ([]inflight.Entry, error) {
 	var entries []inflight.Entry
 	err := l.view(topic, func(tb *bolt.Bucket) error {
 		m := tb.Bucket(bucketMessages)
@@ -281,6 +285,16 @@ func (l *Log) readFrom(topic string, from int64, limit int) ([]inflight.Entry, e
 		c := m.Cursor()
 		for k, v := c.Seek(seqKey(uint64(from))); k != nil && len(entries) < limit; k, v = c.Next() {
 			seq := int64(binary.BigEndian.Uint64(k))
+			if want != nil {
+				typ, subject, err := attrs(v, eventlog.MetaType, eventlog.MetaSubject)
+				if err != nil {
+					return fmt.Errorf("message %d of topic %q: %w", seq, topic, err)
+				}
+				if !want(typ, subject) {
+					entries = append(entries, inflight.Entry{Offset: seq, Skip: true})
+					continue
+				}
+			}
 			msg, err := decode(v)
 			if err != nil {
 				return fmt.Errorf("message %d of topic %q: %w", seq, topic, err)

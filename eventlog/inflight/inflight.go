@@ -13,6 +13,7 @@
 //     keys are processed concurrently. Among messages free to go, the lowest offset goes first.
 //   - Nack hands the message out again (a fresh copy: watermill messages are acked once) after
 //     NackResendSleep; its key stays blocked meanwhile. Delivery is therefore at least once.
+//   - A Skip entry is never handed out and counts as acknowledged.
 //   - Followers lets the receiver of a message take the messages of its key already received
 //     behind it, so that it can process a key's backlog in one step (one database round trip
 //     instead of one per message). They are handed out to that receiver alone, count as in
@@ -112,6 +113,10 @@ type Entry struct {
 	Key string
 	// Msg is handed out as is on the first delivery. Its context is replaced.
 	Msg *message.Message
+	// Skip marks an entry the receiver does not handle (eventlog.Interest): it is never handed
+	// out, blocks no key, and counts as acknowledged; Committed moves past it once every entry
+	// before it is acknowledged. Msg is not needed.
+	Skip bool
 }
 
 // Stats is a snapshot of a Dispatcher's state.
@@ -328,13 +333,21 @@ func (r *run) loop(in <-chan Entry, out chan<- *message.Message) error {
 }
 
 func (r *run) receive(e Entry) error {
-	if e.Msg == nil {
+	if e.Msg == nil && !e.Skip {
 		return fmt.Errorf("inflight: entry at offset %d has no message", e.Offset)
 	}
 	if e.Offset <= r.last {
 		return fmt.Errorf("inflight: offset %d received after %d: offsets must grow", e.Offset, r.last)
 	}
 	r.last = e.Offset
+	if e.Skip {
+		if len(r.window) == 0 {
+			r.d.committed.Store(e.Offset) // nothing before it is open
+			return nil
+		}
+		r.window = append(r.window, &entry{Entry: e, acked: true})
+		return nil
+	}
 	en := &entry{Entry: e}
 	r.window = append(r.window, en)
 	ks := r.keys[e.Key]

@@ -409,21 +409,26 @@ func TestRandomized(t *testing.T) {
 		workers   int
 		nackRatio float64
 		followers int // most followers a receiver asks for; 0: none
+		skipRatio float64
 	}{
-		{"no sleep", inflight.Config{MaxInFlight: 8, NackResendSleep: inflight.NoSleep}, 3000, 20, 16, 0.1, 0},
-		{"sleep", inflight.Config{MaxInFlight: 8, NackResendSleep: time.Millisecond}, 1500, 7, 12, 0.2, 0},
-		{"one key", inflight.Config{MaxInFlight: 4, NackResendSleep: inflight.NoSleep}, 500, 1, 4, 0.1, 0},
-		{"more keys than room", inflight.Config{MaxInFlight: 3, MaxPending: 3, NackResendSleep: inflight.NoSleep}, 2000, 500, 8, 0.05, 0},
-		{"followers, no sleep", inflight.Config{MaxInFlight: 16, NackResendSleep: inflight.NoSleep}, 3000, 10, 8, 0.1, 6},
-		{"followers, sleep", inflight.Config{MaxInFlight: 8, NackResendSleep: time.Millisecond}, 1500, 4, 6, 0.2, 6},
-		{"followers, one key", inflight.Config{MaxInFlight: 32, NackResendSleep: inflight.NoSleep}, 1000, 1, 4, 0.05, 6},
+		{"no sleep", inflight.Config{MaxInFlight: 8, NackResendSleep: inflight.NoSleep}, 3000, 20, 16, 0.1, 0, 0},
+		{"sleep", inflight.Config{MaxInFlight: 8, NackResendSleep: time.Millisecond}, 1500, 7, 12, 0.2, 0, 0},
+		{"one key", inflight.Config{MaxInFlight: 4, NackResendSleep: inflight.NoSleep}, 500, 1, 4, 0.1, 0, 0},
+		{"more keys than room", inflight.Config{MaxInFlight: 3, MaxPending: 3, NackResendSleep: inflight.NoSleep}, 2000, 500, 8, 0.05, 0, 0},
+		{"followers, no sleep", inflight.Config{MaxInFlight: 16, NackResendSleep: inflight.NoSleep}, 3000, 10, 8, 0.1, 6, 0},
+		{"followers, sleep", inflight.Config{MaxInFlight: 8, NackResendSleep: time.Millisecond}, 1500, 4, 6, 0.2, 6, 0},
+		{"followers, one key", inflight.Config{MaxInFlight: 32, NackResendSleep: inflight.NoSleep}, 1000, 1, 4, 0.05, 6, 0},
+		{"skips, followers", inflight.Config{MaxInFlight: 8, NackResendSleep: inflight.NoSleep}, 3000, 10, 8, 0.1, 6, 0.5},
+		{"skips, more keys than room", inflight.Config{MaxInFlight: 3, MaxPending: 3, NackResendSleep: inflight.NoSleep}, 2000, 500, 8, 0.05, 0, 0.7},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			h := start(t, tc.cfg, 0)
 			keyOf := make([]string, tc.messages+1)
+			skip := make([]bool, tc.messages+1)
 			rnd := rand.New(rand.NewPCG(1, uint64(tc.messages)))
 			for off := 1; off <= tc.messages; off++ {
 				keyOf[off] = fmt.Sprint("k", rnd.IntN(tc.keys))
+				skip[off] = rnd.Float64() < tc.skipRatio
 			}
 			var (
 				mu         sync.Mutex
@@ -496,6 +501,10 @@ func TestRandomized(t *testing.T) {
 			}
 			go func() {
 				for off := 1; off <= tc.messages; off++ {
+					if skip[off] {
+						h.in <- inflight.Entry{Offset: int64(off), Key: keyOf[off], Skip: true}
+						continue
+					}
 					h.in <- inflight.Entry{Offset: int64(off), Key: keyOf[off], Msg: message.NewMessage(fmt.Sprintf("m%d", off), []byte(keyOf[off]))}
 				}
 				close(h.in)
@@ -514,12 +523,16 @@ func TestRandomized(t *testing.T) {
 			for _, f := range failures[:min(len(failures), 10)] {
 				t.Error(f)
 			}
-			if len(acked) != tc.messages {
-				t.Errorf("%d distinct messages acked, want %d", len(acked), tc.messages)
-			}
 			want := map[string][]int64{}
+			handled := 0
 			for off := 1; off <= tc.messages; off++ {
-				want[keyOf[off]] = append(want[keyOf[off]], int64(off))
+				if !skip[off] {
+					want[keyOf[off]] = append(want[keyOf[off]], int64(off))
+					handled++
+				}
+			}
+			if len(acked) != handled {
+				t.Errorf("%d distinct messages acked, want %d (the entries not skipped)", len(acked), handled)
 			}
 			for key, offs := range want {
 				if fmt.Sprint(ackedByKey[key]) != fmt.Sprint(offs) {
@@ -625,5 +638,46 @@ func waitCommitted(t *testing.T, d *inflight.Dispatcher, want int64) {
 			t.Fatalf("Committed() = %d, want %d", d.Committed(), want)
 		}
 		time.Sleep(time.Millisecond)
+	}
+}
+
+func TestSkip(t *testing.T) {
+	h := start(t, inflight.Config{NackResendSleep: inflight.NoSleep}, 0)
+	skip := func(off int64, key string) inflight.Entry { return inflight.Entry{Offset: off, Key: key, Skip: true} }
+	waitCommitted := func(want int64) {
+		t.Helper()
+		deadline := time.Now().Add(5 * time.Second)
+		for h.d.Committed() != want {
+			if time.Now().After(deadline) {
+				t.Fatalf("Committed() = %d, want %d", h.d.Committed(), want)
+			}
+			time.Sleep(time.Millisecond)
+		}
+	}
+
+	// Nothing open: a skipped entry is committed at once.
+	h.send(skip(1, "a"))
+	waitCommitted(1)
+
+	// Behind an open message it waits for it, and blocks nothing of its key.
+	h.send(entry(2, "a"), skip(3, "a"), entry(4, "a"), skip(5, "b"))
+	m2 := h.recv()
+	if m2.UUID != "m2" {
+		t.Fatalf("handed out %s first, want m2", m2.UUID)
+	}
+	h.none("m4 waits for m2 (same key)")
+	if got := h.d.Committed(); got != 1 {
+		t.Fatalf("Committed() with m2 open = %d, want 1", got)
+	}
+	m2.Ack()
+	m4 := h.recv()
+	if m4.UUID != "m4" {
+		t.Fatalf("handed out %s, want m4 (offset 3 is skipped)", m4.UUID)
+	}
+	waitCommitted(3)
+	m4.Ack()
+	waitCommitted(5)
+	if st := h.d.Stats(); st.Delivered != 2 || st.Pending != 0 {
+		t.Errorf("Stats() = %+v, want 2 delivered, none pending", st)
 	}
 }

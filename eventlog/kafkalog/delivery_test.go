@@ -16,6 +16,7 @@ import (
 
 	"github.com/lizhou/fangxin/eventlog"
 	"github.com/lizhou/fangxin/eventlog/kafkalog"
+	"github.com/lizhou/fangxin/eventlog/logtest"
 )
 
 // keyed returns a message with a partition key and a sequence number within the key.
@@ -441,4 +442,24 @@ func TestRebalanceDropsRevokedWorkWithoutCommitting(t *testing.T) {
 			t.Errorf("partition %d committed at %d after everything was acknowledged, end %d", p, got.committed[p], end)
 		}
 	}
+}
+
+func TestInterest(t *testing.T) {
+	topic := topicName(t)
+	pub := newPublisher(t)
+	defer pub.Close()
+	logtest.TestInterest(t, logtest.Backend{
+		Publisher: pub,
+		Subscriber: func(t *testing.T, group string, want eventlog.Interest) message.Subscriber {
+			cfg := subConfig(t, group)
+			cfg.Interest = want
+			sub, err := kafkalog.NewSubscriber(cfg)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return sub
+		},
+		Topic: topic,
+		Wait:  30 * time.Second,
+	})
 }

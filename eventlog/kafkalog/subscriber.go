@@ -63,6 +63,10 @@ type SubscriberConfig struct {
 	FetchMaxWait time.Duration
 	// FetchMaxBytes caps one fetch per partition. Default 10 MiB.
 	FetchMaxBytes int
+	// Interest, when set, picks the records the group handles by their ce_type and ce_subject
+	// headers: the others are skipped and count as acknowledged (eventlog.Interest). Default:
+	// every record.
+	Interest eventlog.Interest
 }
 
 func (c *SubscriberConfig) setDefaults() {
@@ -373,6 +377,7 @@ type partition struct {
 	dialer    *kafka.Dialer
 	maxWait   time.Duration
 	maxBytes  int
+	want      eventlog.Interest
 	logger    watermill.LoggerAdapter
 }
 
@@ -385,6 +390,7 @@ func (s *Subscriber) newPartition(topic string, a kafka.PartitionAssignment, log
 		dialer:   s.cluster.dialer,
 		maxWait:  s.cfg.FetchMaxWait,
 		maxBytes: s.cfg.FetchMaxBytes,
+		want:     s.cfg.Interest,
 		logger:   logger.With(watermill.LogFields{"partition": a.ID}),
 	}
 	before := int64(-1) // nothing committed: offsets start at 0 or later
@@ -494,7 +500,12 @@ func (p *partition) session(ctx context.Context, in chan<- inflight.Entry, ran c
 				break
 			}
 			p.next = km.Offset + 1
-			e := inflight.Entry{Offset: km.Offset, Key: string(km.Key), Msg: fromKafka(km)}
+			e := inflight.Entry{Offset: km.Offset, Key: string(km.Key)}
+			if p.want.Accepts(headerAttrs(km.Headers)) {
+				e.Msg = fromKafka(km)
+			} else {
+				e.Skip = true
+			}
 			select {
 			case in <- e:
 			case <-ctx.Done():
@@ -533,6 +544,19 @@ func (p *partition) session(ctx context.Context, in chan<- inflight.Entry, ran c
 // uuidSpace names the UUIDs of records that carry neither a watermill UUID nor a CloudEvents
 // identity: they are derived from the record's place in the log.
 var uuidSpace = uuid.MustParse("0d6c1f0e-5a57-4f8e-9a43-6b7a1b9f2c31")
+
+// headerAttrs returns the ce_type and ce_subject headers' values ("" when absent).
+func headerAttrs(hs []kafka.Header) (typ, subject string) {
+	for _, h := range hs {
+		switch h.Key {
+		case eventlog.MetaType:
+			typ = string(h.Value)
+		case eventlog.MetaSubject:
+			subject = string(h.Value)
+		}
+	}
+	return typ, subject
+}
 
 // fromKafka decodes a record written by toKafka or by any CloudEvents binary-mode producer.
 func fromKafka(km kafka.Message) *message.Message {

@@ -11,10 +11,16 @@ import (
 	"github.com/ThreeDotsLabs/watermill/message/router/middleware"
 
 	"github.com/lizhou/fangxin/eventlog"
+	"github.com/lizhou/fangxin/events"
 )
 
 // Handler is the router handler and consumer group that folds the log into the incident view.
 const Handler = "incidents"
+
+// Interest is what the incident view folds: lifecycle and silence events; its consumer group
+// skips the rest of the log unread (eventlog.Interest).
+var Interest = eventlog.Types(events.TypeIncidentDetected, events.TypeIncidentUpdated, events.TypeIncidentResolved,
+	events.TypeSilenceCreated, events.TypeSilenceDeleted)
 
 // Handle folds one log message into store; a message that is not an event is skipped (the
 // views' projector sends it to the poison queue). Store errors are transient: the message is

@@ -19,10 +19,14 @@ type Query struct {
 	Township string // nine-digit code or name from the event's data; "" when it has none
 }
 
+// Interest is what the linker reads of the log: complaints without a merchant code; its consumer
+// group skips the rest unread (eventlog.Interest).
+func Interest(typ, subject string) bool { return typ == events.TypeComplaintReceived && subject == "" }
+
 // QueryOf reads the query of an event that names its merchant by name and address (a
 // complaint.received without subject); ok is false for any other event.
 func QueryOf(ev events.Event) (Query, bool) {
-	if ev.Subject != "" || ev.Type != events.TypeComplaintReceived {
+	if !Interest(ev.Type, ev.Subject) {
 		return Query{}, false
 	}
 	var d events.ComplaintReceived

@@ -819,7 +819,7 @@ func (s *Store) foldItem(it *item) (ok bool) {
 	it.r.fold(it.before, ev)
 	it.before.USCC = ev.Subject
 	it.before.LastPosition = it.r.pos
-	js, err := json.Marshal(it.before)
+	js, err := it.before.AppendJSON(nil)
 	if err != nil {
 		it.settle(false, permanent("profile of %s does not encode: %v", ev.Subject, err))
 		return false

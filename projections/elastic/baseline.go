@@ -50,7 +50,7 @@ func RawBulk(ctx context.Context, cfg Config, gen string, entries []RawEntry) (f
 		}
 		projections.FoldProfile(p, ev)
 		p.LastPosition = e.Pos
-		pj, _ := json.Marshal(p)
+		pj, _ := p.AppendJSON(nil)
 		ej, _ := json.Marshal(ev)
 		td, _ := json.Marshal(newTimelineDoc(e.Entry, ej, e.Pos, p))
 		docs = append(docs, doc{gs.timeline, docID(ev.Key()), td})

@@ -1037,7 +1037,7 @@ func (w *writer) flush() error {
 	hitEnc := make([][]byte, len(dirty))
 	err := encodeAll(len(dirty), func(i int) error {
 		ps := w.profiles[dirty[i]] // read only, and each state by one goroutine
-		enc, err := json.Marshal(ps.prof)
+		enc, err := ps.prof.AppendJSON(nil)
 		if err != nil {
 			return fmt.Errorf("embedded: encode profile: %w", err)
 		}
@@ -1166,7 +1166,7 @@ func (s *Store) writeBulkProfiles() error {
 			prf.FillPercent, hits.FillPercent = 1, 1 // appended in order: fill the pages
 			for _, uscc := range chunk {
 				p := s.mem[uscc].p
-				enc, err := json.Marshal(p)
+				enc, err := p.AppendJSON(nil)
 				if err != nil {
 					return fmt.Errorf("embedded: encode profile: %w", err)
 				}

@@ -186,12 +186,20 @@ const hexDigits = "0123456789abcdef"
 // escape and no U+2028 or U+2029 (whose UTF-8 starts with 0xE2).
 func plainJSON(s string) bool {
 	for i := 0; i < len(s); i++ {
-		if b := s[i]; b < 0x20 || b == '"' || b == '\\' || b == '<' || b == '>' || b == '&' || b == 0xE2 {
+		if !plainByte[s[i]] {
 			return false
 		}
 	}
 	return utf8.ValidString(s)
 }
+
+// plainByte marks the bytes plainJSON lets through.
+var plainByte = func() (t [256]bool) {
+	for b := range t {
+		t[b] = b >= 0x20 && b != '"' && b != '\\' && b != '<' && b != '>' && b != '&' && b != 0xE2
+	}
+	return t
+}()
 
 // appendJSONString quotes s as encoding/json does by default: control characters, quote and
 // backslash escaped, <, > and & as \u003c, \u003e and \u0026, invalid UTF-8 as \ufffd, and U+2028

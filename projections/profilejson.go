@@ -27,11 +27,8 @@ func (p *MerchantProfile) AppendJSON(dst []byte) ([]byte, error) {
 	dst = appendOmitString(dst, `,"industry":`, p.Industry)
 	dst = appendOmitString(dst, `,"industry_name":`, p.IndustryName)
 	dst = appendOmitString(dst, `,"address":`, p.Address)
-	if p.RegisteredAt != nil {
-		dst = append(dst, `,"registered_at":`...)
-		if dst, err = appendJSONTime(dst, *p.RegisteredAt); err != nil {
-			return nil, err
-		}
+	if dst, err = appendTimeField(dst, `,"registered_at":`, p.RegisteredAt); err != nil {
+		return nil, err
 	}
 	dst = append(dst, `,"event_count":`...)
 	dst = strconv.AppendInt(dst, int64(p.EventCount), 10)
@@ -40,95 +37,18 @@ func (p *MerchantProfile) AppendJSON(dst []byte) ([]byte, error) {
 	dst = append(dst, `,"counts_by_bureau":`...)
 	dst = appendCounts(dst, p.CountsByBureau)
 
-	dst = append(dst, `,"open_complaints":`...)
-	if p.OpenComplaints == nil {
-		dst = append(dst, "null"...)
-	} else {
-		dst = append(dst, '[')
-		for i, c := range p.OpenComplaints {
-			if i > 0 {
-				dst = append(dst, ',')
-			}
-			dst = append(dst, `{"complaint_id":`...)
-			dst = appendJSONString(dst, c.ComplaintID)
-			dst = append(dst, `,"bureau":`...)
-			dst = appendJSONString(dst, c.Bureau)
-			dst = appendOmitString(dst, `,"category":`, c.Category)
-			dst = append(dst, `,"received_at":`...)
-			if dst, err = appendJSONTime(dst, c.ReceivedAt); err != nil {
-				return nil, err
-			}
-			dst = appendOmitString(dst, `,"assigned_to":`, c.AssignedTo)
-			if c.Deadline != nil {
-				dst = append(dst, `,"deadline":`...)
-				if dst, err = appendJSONTime(dst, *c.Deadline); err != nil {
-					return nil, err
-				}
-			}
-			dst = append(dst, '}')
-		}
-		dst = append(dst, ']')
+	if dst, err = appendArray(dst, `,"open_complaints":`, p.OpenComplaints, appendOpenComplaint); err != nil {
+		return nil, err
 	}
-
-	dst = append(dst, `,"certifications":`...)
-	if p.Certifications == nil {
-		dst = append(dst, "null"...)
-	} else {
-		dst = append(dst, '[')
-		for i, c := range p.Certifications {
-			if i > 0 {
-				dst = append(dst, ',')
-			}
-			dst = append(dst, `{"cert_id":`...)
-			dst = appendJSONString(dst, c.CertID)
-			dst = append(dst, `,"scheme":`...)
-			dst = appendJSONString(dst, c.Scheme)
-			dst = appendOmitString(dst, `,"level":`, c.Level)
-			dst = append(dst, `,"bureau":`...)
-			dst = appendJSONString(dst, c.Bureau)
-			dst = append(dst, `,"granted_at":`...)
-			if dst, err = appendJSONTime(dst, c.GrantedAt); err != nil {
-				return nil, err
-			}
-			if c.ValidUntil != nil {
-				dst = append(dst, `,"valid_until":`...)
-				if dst, err = appendJSONTime(dst, *c.ValidUntil); err != nil {
-					return nil, err
-				}
-			}
-			dst = append(dst, '}')
-		}
-		dst = append(dst, ']')
+	if dst, err = appendArray(dst, `,"certifications":`, p.Certifications, appendCertification); err != nil {
+		return nil, err
 	}
-
-	dst = append(dst, `,"credit_listings":`...)
-	if p.CreditListings == nil {
-		dst = append(dst, "null"...)
-	} else {
-		dst = append(dst, '[')
-		for i, c := range p.CreditListings {
-			if i > 0 {
-				dst = append(dst, ',')
-			}
-			dst = append(dst, `{"list":`...)
-			dst = appendJSONString(dst, c.List)
-			dst = append(dst, `,"reason":`...)
-			dst = appendJSONString(dst, c.Reason)
-			dst = append(dst, `,"bureau":`...)
-			dst = appendJSONString(dst, c.Bureau)
-			dst = append(dst, `,"listed_at":`...)
-			if dst, err = appendJSONTime(dst, c.ListedAt); err != nil {
-				return nil, err
-			}
-			dst = append(dst, '}')
-		}
-		dst = append(dst, ']')
+	if dst, err = appendArray(dst, `,"credit_listings":`, p.CreditListings, appendCreditListing); err != nil {
+		return nil, err
 	}
-
 	dst = append(dst, `,"fines_total_fen":`...)
 	dst = strconv.AppendInt(dst, p.FinesTotalFen, 10)
-	dst = append(dst, `,"last_activity":`...)
-	if dst, err = appendJSONTime(dst, p.LastActivity); err != nil {
+	if dst, err = appendTimeField(dst, `,"last_activity":`, &p.LastActivity); err != nil {
 		return nil, err
 	}
 	dst = append(dst, `,"last_position":{"partition":`...)
@@ -136,6 +56,83 @@ func (p *MerchantProfile) AppendJSON(dst []byte) ([]byte, error) {
 	dst = append(dst, `,"offset":`...)
 	dst = strconv.AppendInt(dst, p.LastPosition.Offset, 10)
 	return append(dst, "}}"...), nil
+}
+
+// appendArray appends key and list as encoding/json encodes a slice: null when nil, else its
+// elements, each by enc.
+func appendArray[T any](dst []byte, key string, list []T, enc func([]byte, *T) ([]byte, error)) ([]byte, error) {
+	dst = append(dst, key...)
+	if list == nil {
+		return append(dst, "null"...), nil
+	}
+	dst = append(dst, '[')
+	for i := range list {
+		if i > 0 {
+			dst = append(dst, ',')
+		}
+		var err error
+		if dst, err = enc(dst, &list[i]); err != nil {
+			return nil, err
+		}
+	}
+	return append(dst, ']'), nil
+}
+
+func appendOpenComplaint(dst []byte, c *OpenComplaint) ([]byte, error) {
+	var err error
+	dst = append(dst, `{"complaint_id":`...)
+	dst = appendJSONString(dst, c.ComplaintID)
+	dst = append(dst, `,"bureau":`...)
+	dst = appendJSONString(dst, c.Bureau)
+	dst = appendOmitString(dst, `,"category":`, c.Category)
+	if dst, err = appendTimeField(dst, `,"received_at":`, &c.ReceivedAt); err != nil {
+		return nil, err
+	}
+	dst = appendOmitString(dst, `,"assigned_to":`, c.AssignedTo)
+	if dst, err = appendTimeField(dst, `,"deadline":`, c.Deadline); err != nil {
+		return nil, err
+	}
+	return append(dst, '}'), nil
+}
+
+func appendCertification(dst []byte, c *Certification) ([]byte, error) {
+	var err error
+	dst = append(dst, `{"cert_id":`...)
+	dst = appendJSONString(dst, c.CertID)
+	dst = append(dst, `,"scheme":`...)
+	dst = appendJSONString(dst, c.Scheme)
+	dst = appendOmitString(dst, `,"level":`, c.Level)
+	dst = append(dst, `,"bureau":`...)
+	dst = appendJSONString(dst, c.Bureau)
+	if dst, err = appendTimeField(dst, `,"granted_at":`, &c.GrantedAt); err != nil {
+		return nil, err
+	}
+	if dst, err = appendTimeField(dst, `,"valid_until":`, c.ValidUntil); err != nil {
+		return nil, err
+	}
+	return append(dst, '}'), nil
+}
+
+func appendCreditListing(dst []byte, c *CreditListing) ([]byte, error) {
+	dst = append(dst, `{"list":`...)
+	dst = appendJSONString(dst, c.List)
+	dst = append(dst, `,"reason":`...)
+	dst = appendJSONString(dst, c.Reason)
+	dst = append(dst, `,"bureau":`...)
+	dst = appendJSONString(dst, c.Bureau)
+	dst, err := appendTimeField(dst, `,"listed_at":`, &c.ListedAt)
+	if err != nil {
+		return nil, err
+	}
+	return append(dst, '}'), nil
+}
+
+// appendTimeField appends key and *t; nothing when t is nil (omitempty of a *time.Time).
+func appendTimeField(dst []byte, key string, t *time.Time) ([]byte, error) {
+	if t == nil {
+		return dst, nil
+	}
+	return appendJSONTime(append(dst, key...), *t)
 }
 
 func appendOmitString(dst []byte, key, s string) []byte {

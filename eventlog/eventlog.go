@@ -143,10 +143,6 @@ func Types(types ...string) Interest {
 	return func(typ, _ string) bool { return set[typ] }
 }
 
-// Accepts reports whether i accepts a message with the given attributes; a nil Interest accepts
-// every message.
-func (i Interest) Accepts(typ, subject string) bool { return i == nil || i(typ, subject) }
-
 // Attribute keys Interest reads, as they are in metadata and Kafka headers.
 const (
 	MetaType    = ce + "type"

@@ -501,10 +501,10 @@ func (p *partition) session(ctx context.Context, in chan<- inflight.Entry, ran c
 			}
 			p.next = km.Offset + 1
 			e := inflight.Entry{Offset: km.Offset, Key: string(km.Key)}
-			if p.want.Accepts(headerAttrs(km.Headers)) {
-				e.Msg = fromKafka(km)
-			} else {
+			if p.want != nil && !p.want(headerAttrs(km.Headers)) {
 				e.Skip = true
+			} else {
+				e.Msg = fromKafka(km)
 			}
 			select {
 			case in <- e:

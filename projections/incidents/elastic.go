@@ -33,9 +33,11 @@ import (
 // that returned before it, from any process. A refresh per write made Elasticsearch spend about
 // as much CPU on the incident events of a replay as on all of its other writes (the distributed
 // bench's catch-up of 50,000 demo events: 489 µs per event, 238 µs without the rule engine and
-// this store); a refresh of an index nothing was written to since is cheap. Feed order: seq is assigned from a nanosecond clock kept strictly
-// increasing by this process, and Apply calls are serialised, so one incident projector per hub
-// writes the feed in order (the hub runs one, with the rule engine).
+// this store); a refresh of an index nothing was written to since is cheap.
+//
+// Feed order: seq is assigned from a nanosecond clock kept strictly increasing by this process,
+// and Apply calls are serialised, so one incident projector per hub writes the feed in order (the
+// hub runs one, with the rule engine).
 type Elastic struct {
 	c      *es.Client
 	prefix string

@@ -15,10 +15,9 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/lizhou/fangxin/eventlog"
-	"github.com/lizhou/fangxin/eventlog/boltlog"
 	"github.com/lizhou/fangxin/events"
 	"github.com/lizhou/fangxin/gateway"
-	"github.com/lizhou/fangxin/projections/embedded"
+	"github.com/lizhou/fangxin/internal/embeddedtest"
 )
 
 // BenchmarkIngest pushes batches of 500 complaints through the gateway's handler (decoding,
@@ -28,17 +27,7 @@ import (
 // share of the bare append rate.
 func BenchmarkIngest(b *testing.B) {
 	const perBatch = 500
-	dir := b.TempDir()
-	lg, err := boltlog.Open(filepath.Join(dir, "log.db"), boltlog.Options{})
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer lg.Close()
-	store, err := embedded.Open(filepath.Join(dir, "views"), embedded.Options{})
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer store.Close()
+	lg, store, dir := embeddedtest.Open(b)
 	keys := gateway.OpenKeyFile(filepath.Join(dir, "keys.json"))
 	if err := keys.Add("k-12315", "hotline-12315", nil, "bench"); err != nil {
 		b.Fatal(err)

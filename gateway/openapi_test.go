@@ -35,6 +35,7 @@ import (
 	"github.com/lizhou/fangxin/eventlog/boltlog"
 	"github.com/lizhou/fangxin/events"
 	"github.com/lizhou/fangxin/gateway"
+	"github.com/lizhou/fangxin/internal/embeddedtest"
 	"github.com/lizhou/fangxin/projections"
 	"github.com/lizhou/fangxin/projections/embedded"
 )
@@ -385,38 +386,10 @@ func (v flakyViews) SearchMerchants(ctx context.Context, q projections.MerchantQ
 
 func newHub(t *testing.T, cfg gateway.Config, opts ...func(*gateway.Deps)) *hub {
 	t.Helper()
-	dir := t.TempDir()
 	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
 	reg := prometheus.NewRegistry()
-
-	lg, err := boltlog.Open(filepath.Join(dir, "log.db"), boltlog.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = lg.Close() })
-	store, err := embedded.Open(filepath.Join(dir, "views"), embedded.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = store.Close() })
-
-	sub, err := lg.Subscriber(boltlog.SubscriberConfig{ConsumerGroup: projections.ViewsHandler, CommitInterval: 20 * time.Millisecond})
-	if err != nil {
-		t.Fatal(err)
-	}
-	router, err := projections.NewProjector(projections.ProjectorConfig{CloseTimeout: 5 * time.Second}, store, sub, lg.Publisher(), logger, reg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan struct{})
-	go func() { defer close(done); _ = router.Run(ctx) }()
-	t.Cleanup(func() { cancel(); _ = router.Close(); <-done })
-	select {
-	case <-router.Running():
-	case <-time.After(10 * time.Second):
-		t.Fatal("projector did not start")
-	}
+	lg, store, dir := embeddedtest.Open(t)
+	embeddedtest.StartProjector(t, lg, store, logger, reg)
 
 	keys := gateway.OpenKeyFile(filepath.Join(dir, "keys.json"))
 	for bureau, key := range testKeys {
@@ -430,7 +403,7 @@ func newHub(t *testing.T, cfg gateway.Config, opts ...func(*gateway.Deps)) *hub 
 	}
 
 	h := &hub{log: lg}
-	incStore := incidentView(t, ctx, lg, logger)
+	incStore := incidentView(t, t.Context(), lg, logger)
 	deps := gateway.Deps{
 		Incidents:  &gateway.IncidentDeps{Store: incStore, Now: func() time.Time { return testNow }},
 		Publisher:  flakyPublisher{Publisher: lg.Publisher(), fail: &h.pubFail},

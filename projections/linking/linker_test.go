@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"io"
 	"log/slog"
-	"path/filepath"
 	"testing"
 	"time"
 
@@ -15,6 +14,7 @@ import (
 	"github.com/lizhou/fangxin/eventlog"
 	"github.com/lizhou/fangxin/eventlog/boltlog"
 	"github.com/lizhou/fangxin/events"
+	"github.com/lizhou/fangxin/internal/embeddedtest"
 	"github.com/lizhou/fangxin/projections"
 	"github.com/lizhou/fangxin/projections/embedded"
 	"github.com/lizhou/fangxin/projections/linking"
@@ -23,32 +23,14 @@ import (
 // openHub opens a real embedded log and views in a temporary folder, closed at the test's end.
 func openHub(t *testing.T) (*boltlog.Log, *embedded.Store, *slog.Logger) {
 	t.Helper()
-	dir := t.TempDir()
-	lg, err := boltlog.Open(filepath.Join(dir, "log.db"), boltlog.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = lg.Close() })
-	store, err := embedded.Open(filepath.Join(dir, "views"), embedded.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = store.Close() })
+	lg, store, _ := embeddedtest.Open(t)
 	return lg, store, slog.New(slog.NewTextHandler(io.Discard, nil))
 }
 
 // startProjector runs the views projector over lg into store and returns its stop function.
 func startProjector(t *testing.T, lg *boltlog.Log, store *embedded.Store, logger *slog.Logger) func() {
 	t.Helper()
-	sub, err := lg.Subscriber(boltlog.SubscriberConfig{ConsumerGroup: projections.ViewsHandler, CommitInterval: 20 * time.Millisecond})
-	if err != nil {
-		t.Fatal(err)
-	}
-	projector, err := projections.NewProjector(projections.ProjectorConfig{CloseTimeout: 5 * time.Second}, store, sub, lg.Publisher(), logger, prometheus.NewRegistry())
-	if err != nil {
-		t.Fatal(err)
-	}
-	return run(t, projector)
+	return embeddedtest.StartProjector(t, lg, store, logger, prometheus.NewRegistry())
 }
 
 // logProgress is the linker's Progress over the embedded log: the views group's committed

@@ -142,7 +142,7 @@ func distributed(r *report, work string, evs []events.Event) error {
 		return err
 	}
 	r.add("distributed: ack latency, single events at 50/s, p50 / p99", fmt.Sprintf("%s / %s", ms(pct(acks, 50)), ms(pct(acks, 99))), "target p99 ≤ 50 ms")
-	fresh, err := c.freshness(merchantsOf(evs), 200, 10*time.Second)
+	fresh, _, err := c.freshness(merchantsOf(evs), 200, 10*time.Second)
 	if err != nil {
 		return err
 	}
@@ -266,7 +266,7 @@ func startRole(dir, role, ns, brokers, esURL string, extra ...string) (*hubProc,
 
 var projectorArgs = flag.String("projector-args", "", "extra flags of the distributed phase's projector process, e.g. --no-rule-engine to measure the views alone")
 
-var debugPorts = flag.Bool("debug-ports", false, "serve the distributed phase's gateway and projector profilers on 127.0.0.1:6061 and :6062 (go tool pprof http://127.0.0.1:6062/debug/pprof/profile)")
+var debugPorts = flag.Bool("debug-ports", false, "serve the profilers of the embedded hub on 127.0.0.1:6060, the distributed phase's gateway and projector on :6061 and :6062, and this load generator on :6063 (go tool pprof http://127.0.0.1:6062/debug/pprof/profile)")
 
 // dropNamespace deletes what the phase created: its topics, consumer groups and indices.
 func dropNamespace(brokers, esURL, ns string) {

@@ -24,6 +24,7 @@ import (
 	"maps"
 	"math/rand/v2"
 	"net/http"
+	_ "net/http/pprof" // served on 127.0.0.1:6063 with -debug-ports
 	"net/url"
 	"os"
 	"os/exec"
@@ -59,6 +60,7 @@ var (
 	baseRate  = flag.Float64("freshness-base", 0, "events/s the freshness fractions apply to instead of the measured bare write rate, to compare two hub binaries (-bin) at the same steady rates")
 	bin       = flag.String("bin", os.Getenv("FANGXIN_BIN"), "the fangxin binary")
 	fractions = flag.String("fractions", "0.25,0.35,0.5,0.6,0.7,0.85,1", "steady rates of the freshness search, as fractions of the bare read-model write rate, tried in order until one misses")
+	load      = flag.String("load", "demo", "events of the steady loads (freshness): demo (the demo generator's mix, a new dataset per step: what the bare write baseline writes) or complaints (complaints received and never closed, each growing its merchant's open list)")
 	only      = flag.String("only", "hub,distributed,scale", "phases to run, comma-separated: hub (embedded, with its baselines), distributed (needs the stack), scale")
 )
 
@@ -82,6 +84,10 @@ func run() int {
 	// The in-process baselines run with the collector settings fangxin serve uses, so the
 	// ratios compare the same runtime.
 	gc, limit := gctune.Apply()
+	if *debugPorts {
+		// The load generator's own profiler (net/http/pprof on the default mux).
+		go func() { _ = http.ListenAndServe("127.0.0.1:6063", nil) }()
+	}
 	fmt.Fprintf(os.Stderr, "bench: GOGC %d, GOMEMLIMIT %d MiB (fangxin serve's, in the baselines too)\n", gc, limit>>20)
 	if *connRows > 0 {
 		if err := benchConnectors(work, *connRows); err != nil {
@@ -138,11 +144,13 @@ func bench(work string) error {
 		return err
 	}
 	r.add("bare log append (boltlog, batches of 500)", rate(appendRate), "baseline")
+	cpu0 := procCPU(os.Getpid())
 	writeRate, err := bareViews(filepath.Join(work, "bare-views"), evs)
 	if err != nil {
 		return err
 	}
-	r.add("bare read-model write (embedded Store.Apply, 256 writers, no commit interval)", rate(writeRate), "baseline")
+	r.add("bare read-model write (embedded Store.Apply, 256 writers, no commit interval)", rate(writeRate),
+		fmt.Sprintf("baseline; CPU %s per event", us((procCPU(os.Getpid())-cpu0)/float64(len(evs)))))
 	measuredWrite := writeRate
 	if *baseRate > 0 {
 		writeRate = *baseRate
@@ -223,15 +231,18 @@ func bench(work string) error {
 		}
 		fmt.Fprintf(os.Stderr, "freshness step: %.0f ev/s (%.0f%% of bare write) for %ds\n", rps, 100*frac, *stepSecs)
 		lagged := h.watchLag()
-		fresh, err := c.freshness(usccs, rps, time.Duration(*stepSecs)*time.Second)
+		hub0, self0 := procCPU(h.cmd.Process.Pid), procCPU(os.Getpid())
+		fresh, sent, err := c.freshness(usccs, rps, time.Duration(*stepSecs)*time.Second)
 		lag := lagged()
+		perEvent := func(cpu float64) string { return us(cpu / float64(max(sent, 1))) }
+		cpu := fmt.Sprintf("CPU per event: hub %s, load generator %s", perEvent(procCPU(h.cmd.Process.Pid)-hub0), perEvent(procCPU(os.Getpid())-self0))
 		if err != nil {
 			return err
 		}
 		p50, p99 := pct(fresh, 50), pct(fresh, 99)
 		ok := p99 <= time.Second
 		r.add(fmt.Sprintf("freshness at %s (%.0f%% of bare write) p50 / p99", rate(rps), 100*frac), fmt.Sprintf("%s / %s", ms(p50), ms(p99)),
-			fmt.Sprintf("%s; %d probes; most events behind, per group: %s", map[bool]string{true: "≤ 1 s", false: "> 1 s"}[ok], len(fresh), lag))
+			fmt.Sprintf("%s; %d probes; %s; most events behind, per group: %s", map[bool]string{true: "≤ 1 s", false: "> 1 s"}[ok], len(fresh), cpu, lag))
 		if !ok {
 			break
 		}
@@ -245,11 +256,13 @@ func bench(work string) error {
 	// by up to 2x between runs minutes apart (fsync-bound, it follows the disk), so the ratio is
 	// also given against the mean of the runs before and after the steps, as the distributed
 	// phase does.
+	cpu0 = procCPU(os.Getpid())
 	again, err := bareViews(filepath.Join(work, "bare-views-again"), evs)
 	if err != nil {
 		return err
 	}
-	r.add("bare read-model write again, after the freshness steps", rate(again), "baseline")
+	r.add("bare read-model write again, after the freshness steps", rate(again),
+		fmt.Sprintf("baseline; CPU %s per event", us((procCPU(os.Getpid())-cpu0)/float64(len(evs)))))
 	mean := (measuredWrite + again) / 2
 	r.add("highest steady rate with freshness p99 ≤ 1 s", rate(best), fmt.Sprintf("%.0f%% of the first bare write run, %.0f%% of the mean of both runs (target ≥ 70%%)", 100*best/measuredWrite, 100*best/mean))
 	r.add("hub peak memory (VmHWM)", fmt.Sprintf("%d MiB", peak>>20), "")
@@ -603,6 +616,8 @@ type client struct {
 	url  string
 	keys map[string]string
 	seq  atomic.Int64
+	// loads counts the demo datasets of steadyLoad, for their seeds and id prefixes.
+	loads atomic.Int64
 }
 
 var httpc = &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 64}, Timeout: 30 * time.Second}
@@ -770,9 +785,15 @@ func (c *client) timeQueries(n int, path func(i int) string) []time.Duration {
 	return lat
 }
 
-// freshness runs a steady load of single-event pushes at rps (in batches of 10 per request to
-// reach high rates) and times probes: 202 → visible in the merchant's history.
-func (c *client) freshness(usccs []string, rps float64, d time.Duration) ([]time.Duration, error) {
+// freshness runs a steady load at rps for d, in requests of up to 10 events of one bureau (the
+// events of -load: the demo generator's mix by default), and times probes: 202 → visible in the
+// merchant's history. It returns the probes' ages and how many events it sent.
+func (c *client) freshness(usccs []string, rps float64, d time.Duration) ([]time.Duration, int, error) {
+	// Enough events to last the step: every bureau's last request may be short.
+	batches, err := c.steadyLoad(usccs, int(rps*d.Seconds()*1.05)+10*len(events.Bureaus()))
+	if err != nil {
+		return nil, 0, err
+	}
 	var fresh []time.Duration
 	var mu sync.Mutex
 	var wg sync.WaitGroup
@@ -781,19 +802,24 @@ func (c *client) freshness(usccs []string, rps float64, d time.Duration) ([]time
 	watch := func(ev events.Event, ack time.Time) {
 		defer wg.Done()
 		for {
-			// Only what the probe needs: the merchant's complaints from the probe's time on
-			// (a page of whole entries, decoded and encoded for every poll, made the probes a
-			// load of their own).
-			req, _ := http.NewRequest("GET", c.url+"/v1/merchants/"+ev.Subject+"/history?limit=5&type=complaint.received&from="+url.QueryEscape(ev.Time.Format(time.RFC3339Nano)), nil)
+			// Only what the probe needs: the merchant's events of the probe's type in the second
+			// of the probe's time (a page of whole entries, decoded and encoded for every poll,
+			// made the probes a load of their own; and a merchant of a mass complaint has more
+			// complaints after the probe's time than a short page holds).
+			req, _ := http.NewRequest("GET", c.url+"/v1/merchants/"+ev.Subject+"/history?limit=20&type="+ev.Type+
+				"&from="+url.QueryEscape(ev.Time.Format(time.RFC3339Nano))+"&to="+url.QueryEscape(ev.Time.Add(time.Second).Format(time.RFC3339Nano)), nil)
 			req.Header.Set("Authorization", "Bearer "+c.keys["amr"])
 			resp, err := httpc.Do(req)
 			seen := false
 			if err == nil {
 				b, _ := io.ReadAll(resp.Body)
 				resp.Body.Close()
-				seen = bytes.Contains(b, []byte(ev.ID))
+				seen = bytes.Contains(b, []byte(`"`+ev.ID+`"`))
 			}
 			age := time.Since(ack)
+			if !seen && age > 30*time.Second {
+				fmt.Fprintf(os.Stderr, "probe not seen after 30 s: %s %s %s %s\n", ev.Source, ev.ID, ev.Type, ev.Subject)
+			}
 			if seen || age > 30*time.Second {
 				mu.Lock()
 				fresh = append(fresh, age)
@@ -808,41 +834,115 @@ func (c *client) freshness(usccs []string, rps float64, d time.Duration) ([]time
 			time.Sleep(max(age/50, 20*time.Millisecond))
 		}
 	}
-	// Background: batches of 10 at rps/10 requests per second; every 10th request carries a probe.
+	// Every 10th request carries a probe: its first event with a merchant (a complaint naming
+	// no code reaches a history only once the linker has linked it).
 	reqs := 0
-	_, err := c.pacedBatches(usccs, rps, d, func(evs []events.Event, ack time.Time) {
+	sent, err := c.pacedBatches(batches, rps, d, func(evs []events.Event, ack time.Time) {
 		reqs++
-		if reqs%10 == 0 {
-			wg.Add(1)
-			go watch(evs[0], ack)
+		if reqs%10 != 0 {
+			return
+		}
+		for _, ev := range evs {
+			if ev.Subject != "" {
+				wg.Add(1)
+				go watch(ev, ack)
+				return
+			}
 		}
 	})
 	wg.Wait()
-	return fresh, err
+	return fresh, sent, err
 }
 
-func (c *client) pacedBatches(usccs []string, rps float64, d time.Duration, onAck func([]events.Event, time.Time)) (int, error) {
+// steadyBatch is one request of a steady load, encoded before the clock starts.
+type steadyBatch struct {
+	bureau string
+	evs    []events.Event
+	body   []byte
+}
+
+// steadyLoad makes n events of -load and cuts them into requests of up to 10 events of one
+// bureau, in the events' order. The demo load is a dataset of the demo generator of its own
+// (a new seed per call: new merchants with their registrations, complaints that are assigned
+// and closed, inspections, sampling, penalties…), the mix the bare write baseline writes; its
+// event ids and record ids (complaint_id, cert_id…) get a prefix per call, as a bureau's
+// numbering would not repeat. The complaints load is n complaints received for the demo's
+// merchants, never closed: every one grows its merchant's list of open complaints.
+func (c *client) steadyLoad(usccs []string, n int) ([]steadyBatch, error) {
 	const per = 10
-	interval := time.Duration(float64(time.Second) * per / rps)
-	// The batches are made and encoded before the clock starts, as the ingest phase's are, so
-	// that the load generator's JSON encoding does not take CPU from the hub while it is timed
-	// (their events' times are then up to d old when pushed: a source's time, not the hub's).
-	type batch struct {
-		evs  []events.Event
-		body []byte
-	}
-	batches := make([]batch, int(d/interval)+1)
-	for b := range batches {
-		evs := make([]events.Event, per)
+	var evs []events.Event
+	switch *load {
+	case "complaints":
+		evs = make([]events.Event, n)
 		for i := range evs {
 			evs[i] = c.fresh(usccs[rand.IntN(len(usccs))])
 		}
-		body, err := json.Marshal(evs)
-		if err != nil {
-			return 0, err
+	case "demo":
+		k := c.loads.Add(1)
+		evs = demo.Generate(demo.Config{Seed: demo.DefaultSeed + k, Merchants: max(200, n/10), Events: n}).Events
+		prefix := fmt.Sprintf("load%d-", k)
+		for i := range evs {
+			ev, err := relabel(evs[i], prefix)
+			if err != nil {
+				return nil, err
+			}
+			evs[i] = ev
 		}
-		batches[b] = batch{evs, body}
+	default:
+		return nil, fmt.Errorf("-load %q: want demo or complaints", *load)
 	}
+	var out []steadyBatch
+	pending := map[string][]events.Event{}
+	flush := func(b string) error {
+		body, err := json.Marshal(pending[b])
+		if err != nil {
+			return err
+		}
+		out = append(out, steadyBatch{b, pending[b], body})
+		delete(pending, b)
+		return nil
+	}
+	for _, ev := range evs {
+		b := ev.Bureau()
+		pending[b] = append(pending[b], ev)
+		if len(pending[b]) == per {
+			if err := flush(b); err != nil {
+				return nil, err
+			}
+		}
+	}
+	for _, b := range slices.Sorted(maps.Keys(pending)) {
+		if err := flush(b); err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
+}
+
+// relabel prefixes an event's id and the record ids in its data (every string member named
+// *_id), so that a second generated dataset does not repeat the first one's ids.
+func relabel(ev events.Event, prefix string) (events.Event, error) {
+	ev.ID = prefix + ev.ID
+	var data map[string]json.RawMessage
+	if err := json.Unmarshal(ev.Data, &data); err != nil {
+		return ev, err
+	}
+	for k, v := range data {
+		var s string
+		if strings.HasSuffix(k, "_id") && json.Unmarshal(v, &s) == nil {
+			data[k], _ = json.Marshal(prefix + s)
+		}
+	}
+	b, err := json.Marshal(data)
+	ev.Data = b
+	return ev, err
+}
+
+// pacedBatches pushes batches in order at rps events per second for d (or until they run out)
+// and calls onAck with each acknowledged request's events.
+func (c *client) pacedBatches(batches []steadyBatch, rps float64, d time.Duration, onAck func([]events.Event, time.Time)) (int, error) {
+	const per = 10
+	interval := time.Duration(float64(time.Second) * per / rps)
 	tick := time.NewTicker(interval)
 	defer tick.Stop()
 	end := time.Now().Add(d)
@@ -853,14 +953,14 @@ func (c *client) pacedBatches(usccs []string, rps float64, d time.Duration, onAc
 	sent := 0
 	for b := 0; b < len(batches) && time.Now().Before(end); b++ {
 		<-tick.C
-		evs, body := batches[b].evs, batches[b].body
+		sb := batches[b]
 		sem <- struct{}{}
 		wg.Add(1)
-		sent += per
+		sent += len(sb.evs)
 		go func() {
 			defer wg.Done()
 			defer func() { <-sem }()
-			_, err := c.postBody("hotline-12315", body)
+			_, err := c.postBody(sb.bureau, sb.body)
 			mu.Lock()
 			defer mu.Unlock()
 			if err != nil {
@@ -869,10 +969,13 @@ func (c *client) pacedBatches(usccs []string, rps float64, d time.Duration, onAc
 				}
 				return
 			}
-			onAck(evs, time.Now())
+			onAck(sb.evs, time.Now())
 		}()
 	}
 	wg.Wait()
+	if left := time.Until(end); left > interval && firstErr == nil {
+		fmt.Fprintf(os.Stderr, "steady load: the prepared events ran out %s before the step's end\n", left.Round(time.Millisecond))
+	}
 	return sent, firstErr
 }
 

@@ -142,7 +142,11 @@ func distributed(r *report, work string, evs []events.Event) error {
 		return err
 	}
 	r.add("distributed: ack latency, single events at 50/s, p50 / p99", fmt.Sprintf("%s / %s", ms(pct(acks, 50)), ms(pct(acks, 99))), "target p99 ≤ 50 ms")
-	fresh, _, err := c.freshness(merchantsOf(evs), 200, 10*time.Second)
+	load, err := c.steadyLoad(merchantsOf(evs), stepEvents(200, 10*time.Second))
+	if err != nil {
+		return err
+	}
+	fresh, _, err := c.freshness(load, 200, 10*time.Second)
 	if err != nil {
 		return err
 	}

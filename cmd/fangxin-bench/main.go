@@ -59,7 +59,7 @@ var (
 	stepSecs  = flag.Int("step", 30, "seconds per steady-rate step of the freshness search")
 	baseRate  = flag.Float64("freshness-base", 0, "events/s the freshness fractions apply to instead of the measured bare write rate, to compare two hub binaries (-bin) at the same steady rates")
 	bin       = flag.String("bin", os.Getenv("FANGXIN_BIN"), "the fangxin binary")
-	fractions = flag.String("fractions", "0.25,0.35,0.5,0.6,0.7,0.85,1", "steady rates of the freshness search, as fractions of the bare read-model write rate, tried in order until one misses")
+	fractions = flag.String("fractions", "0.25,0.35,0.5,0.6,0.7,0.75,0.8,0.85,1", "steady rates of the freshness search, as fractions of the bare read-model write rate, tried in order until one misses")
 	load      = flag.String("load", "demo", "events of the steady loads (freshness): demo (the demo generator's mix, a new dataset per step: what the bare write baseline writes) or complaints (complaints received and never closed, each growing its merchant's open list)")
 	only      = flag.String("only", "hub,distributed,scale", "phases to run, comma-separated: hub (embedded, with its baselines), distributed (needs the stack), scale")
 )
@@ -230,9 +230,14 @@ func bench(work string) error {
 			return err
 		}
 		fmt.Fprintf(os.Stderr, "freshness step: %.0f ev/s (%.0f%% of bare write) for %ds\n", rps, 100*frac, *stepSecs)
+		d := time.Duration(*stepSecs) * time.Second
+		load, err := c.steadyLoad(usccs, stepEvents(rps, d))
+		if err != nil {
+			return err
+		}
 		lagged := h.watchLag()
 		hub0, self0 := procCPU(h.cmd.Process.Pid), procCPU(os.Getpid())
-		fresh, sent, err := c.freshness(usccs, rps, time.Duration(*stepSecs)*time.Second)
+		fresh, sent, err := c.freshness(load, rps, d)
 		lag := lagged()
 		perEvent := func(cpu float64) string { return us(cpu / float64(max(sent, 1))) }
 		cpu := fmt.Sprintf("CPU per event: hub %s, load generator %s", perEvent(procCPU(h.cmd.Process.Pid)-hub0), perEvent(procCPU(os.Getpid())-self0))
@@ -451,7 +456,15 @@ func bareViews(dir string, evs []events.Event) (float64, error) {
 	if err, _ := firstErr.Load().(error); err != nil {
 		return 0, err
 	}
-	return float64(len(evs)) / time.Since(start).Seconds(), nil
+	applied := time.Since(start)
+	// A search waits until everything applied is searchable: the indexer's work is part of the
+	// write, and a rate that left it behind could not be kept up.
+	if _, err := s.SearchEvents(ctx, projections.EventQuery{Limit: 1}); err != nil {
+		return 0, err
+	}
+	took := time.Since(start)
+	fmt.Fprintf(os.Stderr, "bare write: every Apply returned after %s, searchable after %s\n", applied.Round(time.Millisecond), took.Round(time.Millisecond))
+	return float64(len(evs)) / took.Seconds(), nil
 }
 
 // embeddedEnv is the environment of an embedded hub process: without the services the
@@ -785,15 +798,10 @@ func (c *client) timeQueries(n int, path func(i int) string) []time.Duration {
 	return lat
 }
 
-// freshness runs a steady load at rps for d, in requests of up to 10 events of one bureau (the
-// events of -load: the demo generator's mix by default), and times probes: 202 → visible in the
-// merchant's history. It returns the probes' ages and how many events it sent.
-func (c *client) freshness(usccs []string, rps float64, d time.Duration) ([]time.Duration, int, error) {
-	// Enough events to last the step: every bureau's last request may be short.
-	batches, err := c.steadyLoad(usccs, int(rps*d.Seconds()*1.05)+10*len(events.Bureaus()))
-	if err != nil {
-		return nil, 0, err
-	}
+// freshness pushes the batches of a steady load (steadyLoad) at rps for d and times probes:
+// 202 → visible in the merchant's history. It returns the probes' ages and how many events it
+// sent.
+func (c *client) freshness(batches []steadyBatch, rps float64, d time.Duration) ([]time.Duration, int, error) {
 	var fresh []time.Duration
 	var mu sync.Mutex
 	var wg sync.WaitGroup
@@ -852,6 +860,12 @@ func (c *client) freshness(usccs []string, rps float64, d time.Duration) ([]time
 	})
 	wg.Wait()
 	return fresh, sent, err
+}
+
+// stepEvents is how many events a steady load at rps for d needs: a few more, as every bureau's
+// last request may be short.
+func stepEvents(rps float64, d time.Duration) int {
+	return int(rps*d.Seconds()*1.05) + 10*len(events.Bureaus())
 }
 
 // steadyBatch is one request of a steady load, encoded before the clock starts.

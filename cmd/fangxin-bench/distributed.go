@@ -96,21 +96,11 @@ func distributed(r *report, work string, evs []events.Event) error {
 
 	// 2. Gateway ingest.
 	dir := filepath.Join(work, "distributed")
-	keys, err := createKeys(dir)
-	if err != nil {
-		return err
-	}
-	gw, err := startRole(dir, "gateway", ns, brokers, esURL)
+	gw, c, err := startGateway(dir, ns, brokers, esURL, merchantsOf(evs)[0])
 	if err != nil {
 		return err
 	}
 	defer gw.stop()
-	c := &client{url: gw.url, keys: keys}
-	// One push before the clock starts, as the raw produce baseline writes one record first: the
-	// gateway's producer opens its connections and reads the topic's metadata on its first write.
-	if _, err := c.post("hotline-12315", []events.Event{c.fresh(merchantsOf(evs)[0])}); err != nil {
-		return fmt.Errorf("gateway warm-up push: %w", err)
-	}
 	ingest, lat, _, err := c.ingest(evs)
 	if err != nil {
 		return err
@@ -269,17 +259,29 @@ func rawProduce(ctx context.Context, brokers []string, topic string, evs []event
 	return float64(len(recs)) / time.Since(start).Seconds(), firstErr
 }
 
-// createKeys creates a key for every bureau in the data folder dir and returns them by code.
-func createKeys(dir string) (map[string]string, error) {
+// startGateway creates a key for every bureau in the data folder dir, starts `fangxin serve
+// --role gateway` on it in namespace ns and pushes one complaint on merchant uscc through it
+// before it returns, as the raw produce baseline writes one record first: the gateway's
+// producer opens its connections and reads the topic's metadata on its first write.
+func startGateway(dir, ns, brokers, esURL, uscc string) (*hubProc, *client, error) {
 	keys := map[string]string{}
 	for _, bu := range events.Bureaus() {
 		k, err := exec.Command(*bin, "keys", "create", "--data-dir", dir, "--bureau", bu.Code).Output()
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		keys[bu.Code] = strings.TrimSpace(string(k))
 	}
-	return keys, nil
+	gw, err := startRole(dir, "gateway", ns, brokers, esURL)
+	if err != nil {
+		return nil, nil, err
+	}
+	c := &client{url: gw.url, keys: keys}
+	if _, err := c.post("hotline-12315", []events.Event{c.fresh(uscc)}); err != nil {
+		gw.stop()
+		return nil, nil, fmt.Errorf("gateway warm-up push: %w", err)
+	}
+	return gw, c, nil
 }
 
 // warmHub pushes evs through a gateway in namespace ns, lets a projector catch up with them,
@@ -287,16 +289,11 @@ func createKeys(dir string) (map[string]string, error) {
 func warmHub(work, ns, brokers, esURL string, evs []events.Event) error {
 	defer dropNamespace(brokers, esURL, ns)
 	dir := filepath.Join(work, ns)
-	keys, err := createKeys(dir)
-	if err != nil {
-		return err
-	}
-	gw, err := startRole(dir, "gateway", ns, brokers, esURL)
+	gw, c, err := startGateway(dir, ns, brokers, esURL, merchantsOf(evs)[0])
 	if err != nil {
 		return err
 	}
 	defer gw.stop()
-	c := &client{url: gw.url, keys: keys}
 	if _, _, _, err := c.ingest(evs); err != nil {
 		return err
 	}
